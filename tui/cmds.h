@@ -1,0 +1,15 @@
+/* The front ends of tunnelscope: one function per sub-command, each in its own
+ * tui/cmd_*.c.  Every one returns a process exit status (see tui/exitcodes.h). */
+#ifndef TS_CMDS_H
+#define TS_CMDS_H
+
+struct cmd {
+    const char *name;
+    const char *synopsis;  /* one line for --help */
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+};
+
+/* The table, NULL-terminated, defined in tui/main.c. */
+extern const struct cmd ts_cmds[];
+
+#endif
