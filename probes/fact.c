@@ -1,0 +1,82 @@
+#include "probes/fact.h"
+
+#include <string.h>
+
+const char *tri_name(enum tri t)
+{
+    switch (t) {
+    case TRI_NO:
+        return "no";
+    case TRI_YES:
+        return "yes";
+    default:
+        return "unknown";
+    }
+}
+
+int fact_parse_u64(const char *s, size_t len, uint64_t *out)
+{
+    if (!s || len == 0 || len > 20)
+        return -1;
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+int fact_parse_hex_u64(const char *s, size_t len, uint64_t *out)
+{
+    if (!s)
+        return -1;
+    if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        s += 2;
+        len -= 2;
+    }
+    if (len == 0 || len > 16)
+        return -1;
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned d;
+        char c = s[i];
+        if (c >= '0' && c <= '9')
+            d = (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            d = (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            d = (unsigned)(c - 'A' + 10);
+        else
+            return -1;
+        v = (v << 4) | d;
+    }
+    *out = v;
+    return 0;
+}
+
+int fact_copy(char *dst, size_t n, const char *s, size_t len)
+{
+    if (n == 0)
+        return -1;
+    size_t c = len < n - 1 ? len : n - 1;
+    memcpy(dst, s, c);
+    dst[c] = '\0';
+    return c == len ? 0 : -1;
+}
+
+int ts_list_add(struct ts_list *l, const char *s, size_t len)
+{
+    if (l->n >= FACT_LIST_MAX) {
+        l->more = true;
+        return 0;
+    }
+    if (fact_copy(l->item[l->n], sizeof l->item[l->n], s, len) != 0)
+        return -1;
+    l->n++;
+    return 0;
+}

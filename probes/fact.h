@@ -1,0 +1,60 @@
+/* Building blocks shared by every fact of probes/.
+ *
+ * A fact is a plain struct that a test can write as a literal.  A value that the
+ * tool did not print is "unknown", never 0: numbers are struct opt_u64 and
+ * yes/no flags are enum tri, both zero-initialised to unknown. */
+#ifndef TS_FACT_H
+#define TS_FACT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "remote/err.h"
+
+/* A yes/no that the source may not have told. */
+enum tri {
+    TRI_UNKNOWN = 0,
+    TRI_NO,
+    TRI_YES,
+};
+
+/* A number that the source may not have told ({0} is unknown). */
+struct opt_u64 {
+    bool known;
+    uint64_t v;
+};
+
+#define OPT_U64(x) ((struct opt_u64){true, (uint64_t)(x)})
+#define OPT_UNKNOWN ((struct opt_u64){false, 0})
+
+/* Text sizes used by the facts (including the NUL). */
+#define FACT_NAME_MAX 64    /* connection, child, interface, process names */
+#define FACT_ADDR_MAX 48    /* one IPv4/IPv6 address in text */
+#define FACT_TS_MAX 96      /* one selector: "10.10.0.0/16" or "fd00::/64[udp/4500]" */
+#define FACT_TEXT_MAX 160   /* one proposal, one id, one log message excerpt */
+
+/* Up to this many items in a list of addresses or selectors; more sets `more`. */
+#define FACT_LIST_MAX 8
+
+/* A list of traffic selectors or addresses, as the tool printed them. */
+struct ts_list {
+    size_t n;
+    bool more;                         /* the tool listed more than FACT_LIST_MAX */
+    char item[FACT_LIST_MAX][FACT_TS_MAX];
+};
+
+const char *tri_name(enum tri t);  /* "unknown", "no", "yes" */
+
+/* Strict decimal: the whole of s[0..len) must be digits, no sign, no overflow.
+ * 0 / -1 (nothing written on error). */
+int fact_parse_u64(const char *s, size_t len, uint64_t *out);
+/* Strict hexadecimal (optional 0x prefix). */
+int fact_parse_hex_u64(const char *s, size_t len, uint64_t *out);
+/* Copies s[0..len) into dst of size n; -1 when it does not fit (dst is then
+ * the truncated text, still NUL-terminated). */
+int fact_copy(char *dst, size_t n, const char *s, size_t len);
+/* Appends to a selector list; -1 when an item does not fit in FACT_TS_MAX. */
+int ts_list_add(struct ts_list *l, const char *s, size_t len);
+
+#endif
