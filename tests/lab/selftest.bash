@@ -1,0 +1,227 @@
+# natlab selftest — sourced by tests/lab/natlab (uses its functions and variables).
+# Asserts every fact of the lab and the symptom of every fault on the running lab, printing one
+# PASS/FAIL line per assertion and "N passed, N failed" at the end.  Leaves the lab healthy.
+
+ST_PASS=0
+ST_FAIL=0
+
+st_check() {   # st_check "what" CMD...: PASS when CMD succeeds
+    local what=$1; shift
+    if "$@" >/dev/null 2>&1; then
+        echo "PASS: $what"; ST_PASS=$((ST_PASS + 1))
+    else
+        echo "FAIL: $what"; ST_FAIL=$((ST_FAIL + 1))
+    fi
+}
+st_not() { ! "$@"; }
+st_grep() { has "$@"; }
+
+# pings: number of echo replies from SRC_NODE to DST (count, interval, size args optional)
+st_pings() {
+    local node=$1 dst=$2; shift 2
+    nsx "$node" ping -q -n -W 1 "$@" "$dst" 2>/dev/null | awk '/received/ { for (i = 1; i <= NF; i++) if ($(i+1) ~ /^received/) print $i }'
+}
+st_ping_ok() { [ "$(st_pings "$1" "$2" -c 3 -i 0.2)" = 3 ]; }
+st_ping_fails() { local n; n=$(st_pings "$1" "$2" -c 3 -i 0.2); [ "${n:-0}" = 0 ]; }  # no route: no stats line
+st_sudo_fast() { local t0; t0=$(now_ms); lab_ssh "$1" 'sudo -n true' && (( $(now_ms) - t0 < 3000 )); }
+
+# st_counter GW in|out: packets of the CHILD_SA 'net' in that direction (from --raw)
+st_counter() {
+    swanctl_gw "$1" --list-sas --raw 2>/dev/null | grep -o "packets-$2=[0-9]*" | head -1 | cut -d= -f2
+}
+
+st_log_mark() { wc -l < "$W/$1/log/charon.log"; }
+st_log_since() { tail -n +"$(( $2 + 1 ))" "$W/$1/log/charon.log"; }
+st_log_has() { has "$3" st_log_since "$1" "$2"; }
+
+st_healthy() {   # wait (bounded) for the CHILD_SA on both ends, then pings both ways
+    wait_until 20 child_installed gw-a && wait_until 5 child_installed gw-b &&
+        wait_until 5 st_ping_ok lan-a $LAN_B_HOST && st_ping_ok lan-b $LAN_A_HOST
+}
+
+st_both_ike() { ike_established gw-a && ike_established gw-b; }
+
+st_section() { echo "--- $*"; }
+
+selftest_facts() {
+    st_section "topology and daemons"
+    local n gw
+    for n in "${NODES[@]}"; do
+        st_check "namespace $(ns "$n") exists" st_grep "^$(ns "$n")( |$)" ip netns list
+    done
+    for gw in "${GWS[@]}"; do
+        st_check "$gw: charon runs in $(ns "$gw")" test "$(ip netns identify "$(gw_charon_pid "$gw")")" = "$(ns "$gw")"
+        st_check "$gw: sshd runs in $(ns "$gw")" test "$(ip netns identify "$(gw_sshd_pid "$gw")")" = "$(ns "$gw")"
+        st_check "$gw: sshd listens on ${MGMT[$gw]}:22" st_grep "${MGMT[$gw]//./\\.}:22 " gwx "$gw" ss -ltnH
+        st_check "$gw: charon listens on UDP 500 and 4500" \
+            bash -c '[ "$(grep -cE ":(500|4500) .*charon" <<<"$1")" -ge 2 ]' _ "$(gwx "$gw" ss -ulnpH)"
+        st_check "$gw: private /run holds its own vici socket" gwx "$gw" test -S /var/run/charon.vici
+        st_check "$gw: hostname is $gw" test "$(gwx "$gw" hostname)" = "$gw"
+        st_check "$gw: IPv6 disabled" test "$(nsx "$gw" sysctl -n net.ipv6.conf.all.disable_ipv6)" = 1
+        st_check "$gw: kernel-libipsec TUN device ipsec0 exists" gwx "$gw" ip link show ipsec0
+    done
+    st_check "the two charons are different processes" test "$(gw_charon_pid gw-a)" != "$(gw_charon_pid gw-b)"
+
+    st_section "IKE, NAT-T, ESP"
+    st_check "gw-a logs 'local host is behind NAT'" grep -q "local host is behind NAT" "$W/gw-a/log/charon.log"
+    st_check "gw-b logs 'remote host is behind NAT'" grep -q "remote host is behind NAT" "$W/gw-b/log/charon.log"
+    for gw in "${GWS[@]}"; do
+        st_check "$gw: IKE_SA ESTABLISHED" ike_established "$gw"
+        st_check "$gw: CHILD_SA INSTALLED, TUNNEL-in-UDP" st_grep "INSTALLED, TUNNEL-in-UDP" swanctl_gw "$gw" --list-sas
+        st_check "$gw: ESP is AES-GCM" st_grep "ESP:AES_GCM_16-256" swanctl_gw "$gw" --list-sas
+        st_check "$gw: IKE floated to UDP 4500" st_grep "local  '$gw' @ [0-9.]+\[4500\]" swanctl_gw "$gw" --list-sas
+        st_check "$gw: --raw shows encap=yes" st_grep "encap=yes" swanctl_gw "$gw" --list-sas --raw
+    done
+    st_check "gw-a: --raw shows nat-local=yes" st_grep "nat-local=yes" swanctl_gw gw-a --list-sas --raw
+    st_check "gw-b sees gw-a at the NAT's address 203.0.113.10:4500" \
+        st_grep "remote 'gw-a' @ 203\.0\.113\.10\[4500\]" swanctl_gw gw-b --list-sas
+    st_check "gw-a: local_ts 10.10.0.0/16, remote_ts 10.20.0.0/16" \
+        st_grep "local-ts=\[10\.10\.0\.0/16\] remote-ts=\[10\.20\.0\.0/16\]" swanctl_gw gw-a --list-sas --raw
+    st_check "gw-a: dpd_delay is the configured $(gw_dpd gw-a)s" \
+        st_grep "dpd_delay = $(gw_dpd gw-a)s" gwx gw-a cat /etc/swanctl/swanctl.conf
+    st_check "gw-a: keep_alive is the configured $(gw_keepalive gw-a)s" \
+        st_grep "keep_alive = $(gw_keepalive gw-a)s" gwx gw-a cat /etc/strongswan.conf
+    st_check "gw-a: route to 10.20.5.10 from 10.10.0.1 via ipsec0 (table 220)" \
+        st_grep "dev ipsec0 table 220" gwx gw-a ip route get 10.20.5.10 from 10.10.0.1
+    st_check "gw-b: route to 10.10.5.10 from 10.20.0.1 via ipsec0 (table 220)" \
+        st_grep "dev ipsec0 table 220" gwx gw-b ip route get 10.10.5.10 from 10.20.0.1
+
+    st_section "data plane"
+    local a0 b0
+    a0=$(st_counter gw-a out); b0=$(st_counter gw-b in)
+    st_check "ping lan-a 10.10.5.10 -> lan-b 10.20.5.10 passes" st_ping_ok lan-a $LAN_B_HOST
+    st_check "ping lan-b -> lan-a passes" st_ping_ok lan-b $LAN_A_HOST
+    st_check "gw-a out and gw-b in packet counters grew by the pings" \
+        test "$(st_counter gw-a out)" -ge $((a0 + 3)) -a "$(st_counter gw-b in)" -ge $((b0 + 3))
+    st_check "ping -M do -s 1372 lan-a -> lan-b passes (healthy PMTU)" \
+        test "$(st_pings lan-a $LAN_B_HOST -c 2 -i 0.2 -M do -s 1372)" = 2
+    st_check "management network is not routed: lan-a cannot reach 10.99.0.1" st_ping_fails lan-a $CONSOLE_MGMT
+    st_check "management network is not routed: console cannot reach lan-a" st_ping_fails console $LAN_A_HOST
+
+    st_section "ssh from the console"
+    st_check "ssh gw-a 'swanctl --list-sas' shows gw-a's own daemon" \
+        st_grep "local  'gw-a' @ 192\.168\.77\.2" lab_ssh gw-a 'swanctl --list-sas'
+    st_check "ssh gw-b 'swanctl --list-sas' shows gw-b's own daemon" \
+        st_grep "local  'gw-b' @ 198\.51\.100\.20" lab_ssh gw-b 'swanctl --list-sas'
+    st_check "exec: plain 'ssh gw-a' (no -F) finds the lab config and known_hosts" \
+        test "$(console_exec ssh gw-a hostname 2>/dev/null)" = gw-a
+    st_check "exec: TUNNELSCOPE_SSH_CONFIG and TUNNELSCOPE_KNOWN_HOSTS point at the lab files" \
+        console_exec sh -c 'test -f "$TUNNELSCOPE_SSH_CONFIG" && test -f "$TUNNELSCOPE_KNOWN_HOSTS" && test "$HOME/.ssh/config" -ef "$TUNNELSCOPE_SSH_CONFIG"'
+    st_check "known_hosts holds gw-a's real host key" \
+        grep -qF "$(cut -d' ' -f2 "$W/gw-a/etc/ssh_host_ed25519_key.pub")" "$W/console/home/.ssh/known_hosts"
+    st_check "host key checking is on: an empty known_hosts is refused" \
+        st_not console_exec ssh -o UserKnownHostsFile=/dev/null gw-a true
+    st_check "password authentication is refused" \
+        st_not console_exec ssh -o PubkeyAuthentication=no -o PreferredAuthentications=password,keyboard-interactive gw-b true
+    st_check "sudo -n works on gw-a without stalling (< 3 s)" \
+        st_sudo_fast gw-a
+    st_check "gw-a has tcpdump, conntrack, nft, iptables, ip, ss, swanctl on PATH over ssh" \
+        lab_ssh gw-a 'command -v tcpdump conntrack nft iptables ip ss swanctl sudo timeout'
+    local ts; ts=$(console_exec sh -c 'command -v tunnelscope' 2>/dev/null || true)
+    if [ -n "$ts" ]; then
+        st_check "exec: tunnelscope is on PATH ($ts) and runs" console_exec tunnelscope --version
+    fi
+}
+
+selftest_faults() {
+    local a0 b0 m ma mb
+    st_section "fault esp-drop-to-b"
+    cmd_fault esp-drop-to-b >/dev/null
+    a0=$(st_counter gw-a out); b0=$(st_counter gw-b in)
+    st_check "esp-drop-to-b: ping lan-a -> lan-b fails" st_ping_fails lan-a $LAN_B_HOST
+    st_check "esp-drop-to-b: gw-a out counter grows" test "$(st_counter gw-a out)" -ge $((a0 + 3))
+    st_check "esp-drop-to-b: gw-b in counter freezes" test "$(st_counter gw-b in)" = "$b0"
+    st_check "esp-drop-to-b: IKE stays up on both ends" st_both_ike
+    st_check "esp-drop-to-b: the wan router's rule dropped the ESP packets" \
+        st_grep "counter packets [1-9]" nsx wan nft list table inet nlf_esp_drop_to_b
+    cmd_clear esp-drop-to-b >/dev/null
+    st_check "esp-drop-to-b cleared: pings pass" st_healthy
+
+    st_section "fault udp4500-drop-to-a"
+    cmd_fault udp4500-drop-to-a >/dev/null
+    a0=$(st_counter gw-a in); b0=$(st_counter gw-b in)
+    st_check "udp4500-drop-to-a: ping lan-a -> lan-b fails" st_ping_fails lan-a $LAN_B_HOST
+    st_check "udp4500-drop-to-a: gw-b in counter grows (requests arrive)" test "$(st_counter gw-b in)" -ge $((b0 + 3))
+    st_check "udp4500-drop-to-a: gw-a in counter freezes (replies lost)" test "$(st_counter gw-a in)" = "$a0"
+    cmd_clear udp4500-drop-to-a >/dev/null
+    st_check "udp4500-drop-to-a cleared: pings pass" st_healthy
+
+    st_section "fault nat-expiry (timeout ${NATLAB_NAT_TIMEOUT:-10} s)"
+    cmd_fault nat-expiry >/dev/null
+    st_check "nat-expiry: gw-a keepalives off" st_grep "keep_alive = 0s" gwx gw-a cat /etc/strongswan.conf
+    st_check "nat-expiry: nat-a UDP conntrack timeout is ${NATLAB_NAT_TIMEOUT:-10}" \
+        test "$(nsx nat-a sysctl -n net.netfilter.nf_conntrack_udp_timeout_stream)" = "${NATLAB_NAT_TIMEOUT:-10}"
+    st_check "nat-expiry: works at first (lan-b -> lan-a)" wait_until 10 st_ping_ok lan-b $LAN_A_HOST
+    st_check "nat-expiry: the NAT mapping of UDP/4500 expires when idle" \
+        wait_until $(( ${NATLAB_NAT_TIMEOUT:-10} + 8 )) st_not st_grep "sport=4500" nsx nat-a conntrack -L -p udp
+    st_check "nat-expiry: then lan-b -> lan-a dies" st_ping_fails lan-b $LAN_A_HOST
+    cmd_clear nat-expiry >/dev/null
+    st_check "nat-expiry cleared: pings pass, timeouts restored" \
+        bash -c '[ "$1" != "$2" ]' _ "$(nsx nat-a sysctl -n net.netfilter.nf_conntrack_udp_timeout_stream)" "${NATLAB_NAT_TIMEOUT:-10}"
+    st_check "nat-expiry cleared: pings pass" st_healthy
+
+    st_section "fault pmtu-blackhole"
+    cmd_fault pmtu-blackhole >/dev/null
+    st_check "pmtu-blackhole: small pings pass" st_ping_ok lan-a $LAN_B_HOST
+    st_check "pmtu-blackhole: ping -M do -s 1372 fails" \
+        test "$(st_pings lan-a $LAN_B_HOST -c 2 -i 0.2 -M do -s 1372)" = 0
+    st_check "pmtu-blackhole: the wan router dropped ICMP frag-needed" \
+        st_grep "frag-needed counter packets [1-9]" nsx wan nft list table inet nlf_pmtu_blackhole
+    cmd_clear pmtu-blackhole >/dev/null
+    st_check "pmtu-blackhole cleared: ping -M do -s 1372 passes" \
+        test "$(st_pings lan-a $LAN_B_HOST -c 2 -i 0.2 -M do -s 1372)" = 2
+
+    st_section "fault ts-mismatch"
+    ma=$(st_log_mark gw-a); mb=$(st_log_mark gw-b)
+    cmd_fault ts-mismatch >/dev/null
+    st_check "ts-mismatch: IKE_SA up on gw-a" wait_until 10 ike_established gw-a
+    st_check "ts-mismatch: IKE_SA up on gw-b" ike_established gw-b
+    st_check "ts-mismatch: no CHILD_SA on gw-a" st_not child_installed gw-a
+    st_check "ts-mismatch: gw-a logs TS_UNACCEPTABLE" st_log_has gw-a "$ma" "TS_UNACCEPTABLE"
+    st_check "ts-mismatch: gw-b logs unacceptable traffic selectors" st_log_has gw-b "$mb" "traffic selectors .* unacceptable"
+    st_check "ts-mismatch: ping lan-a -> lan-b fails" st_ping_fails lan-a $LAN_B_HOST
+    cmd_clear ts-mismatch >/dev/null
+    st_check "ts-mismatch cleared: CHILD_SA back, pings pass" st_healthy
+
+    st_section "fault no-nat-exemption"
+    cmd_fault no-nat-exemption >/dev/null
+    st_check "no-nat-exemption: CHILD_SA still installed" child_installed gw-a
+    st_check "no-nat-exemption: ping lan-a -> lan-b fails" st_ping_fails lan-a $LAN_B_HOST
+    st_check "no-nat-exemption: the SNAT rule caught the traffic" \
+        st_grep "snat to $GW_A_WAN" nsx gw-a nft list ruleset
+    cmd_clear no-nat-exemption >/dev/null
+    st_check "no-nat-exemption cleared: pings pass" st_healthy
+
+    st_section "fault lossy-wan (${NATLAB_LOSS:-30} %)"
+    cmd_fault lossy-wan >/dev/null
+    local got; got=$(st_pings lan-a $LAN_B_HOST -c 40 -i 0.05)
+    st_check "lossy-wan: some but not all of 40 pings pass (got $got)" test "${got:-0}" -gt 2 -a "${got:-0}" -lt 38
+    cmd_clear lossy-wan >/dev/null
+    st_check "lossy-wan cleared: pings pass" st_healthy
+
+    st_section "fault aggressive-dpd"
+    ma=$(st_log_mark gw-a); mb=$(st_log_mark gw-b)
+    cmd_fault aggressive-dpd >/dev/null
+    st_check "aggressive-dpd: dpd_delay 2s on gw-a" st_grep "dpd_delay = 2s" gwx gw-a cat /etc/swanctl/swanctl.conf
+    st_check "aggressive-dpd: lossy-wan is active with it" fault_on lossy-wan
+    st_check "aggressive-dpd: DPD requests every few seconds" wait_until 10 st_log_has gw-a "$ma" "sending DPD request"
+    st_check "aggressive-dpd: the tunnel flaps (a side gives up after retransmits)" \
+        wait_until 60 bash -c 'tail -n +$(( $2 + 1 )) "$1/gw-a/log/charon.log" | grep -q "giving up after" ||
+                                tail -n +$(( $3 + 1 )) "$1/gw-b/log/charon.log" | grep -q "giving up after"' _ "$W" "$ma" "$mb"
+    cmd_clear aggressive-dpd >/dev/null
+    st_check "aggressive-dpd cleared: no fault left" test -z "$(ls "$W/state" | grep '^fault\.' || true)"
+    st_check "aggressive-dpd cleared: pings pass" st_healthy
+}
+
+selftest_run() {
+    local t0; t0=$(now_ms)
+    export NATLAB_NAT_TIMEOUT=${NATLAB_NAT_TIMEOUT:-6}
+    echo "natlab selftest: lab $NATLAB_ID, backend $(state_get backend)"
+    cmd_clear >/dev/null
+    st_check "lab is healthy at start" st_healthy
+    selftest_facts
+    selftest_faults
+    echo "natlab selftest: $(( ($(now_ms) - t0) / 1000 )) s"
+    echo "$ST_PASS passed, $ST_FAIL failed"
+    [ "$ST_FAIL" = 0 ]
+}
