@@ -9,6 +9,8 @@ struct cmd {
     int (*run)(int argc, char **argv); /* argv[0] is the command name */
 };
 
+int cmd_exec(int argc, char **argv);     /* tui/cmd_exec.c */
+
 /* The table, NULL-terminated, defined in tui/main.c. */
 extern const struct cmd ts_cmds[];
 
