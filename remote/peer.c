@@ -336,6 +336,18 @@ void peer_resolved_clear(struct peer_resolved *r)
 
 /* ---- command lines ------------------------------------------------------ */
 
+/* Runs as `sh -c WATCH tunnelscope CMD` under timeout(1): CMD in the
+ * background, stdin (the channel's, or the local pipe) watched on fd 3.  When
+ * it reaches EOF (rcmd_stop(), the channel closed, the console killed and its
+ * connection gone) the whole process group, timeout(1) included, is sent
+ * SIGTERM.  This does not depend on SSH "signal" requests, which many sshd
+ * refuse. */
+static const char WATCH_SCRIPT[] =
+    "exec 3<&0 </dev/null; "
+    "sh -c \"$1\" 3<&- & c=$!; "
+    "(read -r x <&3; kill -TERM 0) & w=$!; "
+    "wait $c; s=$?; kill $w 2>/dev/null; exit $s";
+
 int rcmd_build_line(const struct rcmd_opts *o, struct buf *out, struct err *e)
 {
     if (!o->command || !*o->command)
@@ -346,6 +358,9 @@ int rcmd_build_line(const struct rcmd_opts *o, struct buf *out, struct err *e)
     if (o->sudo && buf_puts(out, "sudo -n ") != 0)
         return err_set(e, ERR_INTERNAL, "out of memory");
     if (buf_printf(out, "timeout -k 2 %u sh -c ", limit) != 0)
+        return err_set(e, ERR_INTERNAL, "out of memory");
+    if (shquote_append(out, WATCH_SCRIPT, strlen(WATCH_SCRIPT), e) != 0 ||
+        buf_puts(out, " tunnelscope ") != 0)
         return err_set(e, ERR_INTERNAL, "out of memory");
     return shquote_append(out, o->command, strlen(o->command), e);
 }
@@ -862,10 +877,8 @@ void peer_ssh_release(struct rcmd *c, int ask_end)
         return;
     ssh_remove_channel_callbacks(c->ch, &c->cb);
     if (ask_end && c->peer && c->peer->s && ssh_is_connected(c->peer->s) &&
-        ssh_channel_is_open(c->ch)) {
-        ssh_channel_request_send_signal(c->ch, "TERM");
-        ssh_channel_send_eof(c->ch);
-    }
+        ssh_channel_is_open(c->ch))
+        ssh_channel_send_eof(c->ch); /* the watcher ends the process group */
     ssh_channel_free(c->ch); /* closes it when still open */
     c->ch = NULL;
 }
@@ -928,8 +941,7 @@ static void ssh_cmd_step(struct peer *p, struct rcmd *c, int64_t now)
     if (c->stop_requested && !c->stop_sent) {
         c->stop_sent = 1;
         c->stop_deadline = now + STOP_GRACE_MS;
-        ssh_channel_request_send_signal(c->ch, "TERM");
-        ssh_channel_send_eof(c->ch);
+        ssh_channel_send_eof(c->ch); /* the watcher ends the process group */
     }
     if (c->got_close || (c->got_eof && c->got_exit)) {
         peer_ssh_release(c, 0);
@@ -950,7 +962,6 @@ static void ssh_cmd_step(struct peer *p, struct rcmd *c, int64_t now)
         c->res.timed_out = 1;
         c->stop_sent = 1;
         c->stop_deadline = now + STOP_GRACE_MS;
-        ssh_channel_request_send_signal(c->ch, "KILL");
         ssh_channel_send_eof(c->ch);
     }
 }
@@ -1139,7 +1150,7 @@ struct rcmd *rcmd_start(struct peer *p, const struct rcmd_opts *o, struct err *e
     c->limit_s = o->time_limit_s ? o->time_limit_s : RCMD_DEFAULT_LIMIT_S;
     c->sudo = o->sudo;
     c->res.exit_status = -1;
-    c->fd_out = c->fd_err = -1;
+    c->fd_out = c->fd_err = c->fd_in = -1;
     c->state = RCMD_QUEUED;
     c->peer = p;
     /* append: commands start in the order they were asked for */

@@ -26,8 +26,10 @@
  * wait (QUEUED) until the peer is READY, then each runs on its own channel,
  * many at once per peer.  Every command runs under `timeout -k 2 N` on the
  * peer, so that nothing outlives the console even after SIGKILL or a dropped
- * link.  With .sudo the line becomes `sudo -n timeout -k 2 N sh -c '...'`
- * and a refusal is reported as ERR_SUDO. */
+ * link, and under a small watcher that ends the command's process group as
+ * soon as the command's stdin reaches EOF (rcmd_stop(), channel closed,
+ * console gone).  With .sudo the line starts with `sudo -n ` and a refusal is
+ * reported as ERR_SUDO. */
 #ifndef TS_PEER_H
 #define TS_PEER_H
 
@@ -190,14 +192,16 @@ const struct rcmd_result *rcmd_result(const struct rcmd *c);
 const char *rcmd_line(const struct rcmd *c);
 /* The peer it runs on; NULL once that peer was freed. */
 struct peer *rcmd_peer(const struct rcmd *c);
-/* Ends the command: the remote process is signalled (TERM), its stdin closed
- * and the channel closed; local: the process group gets SIGTERM then SIGKILL.
+/* Ends the command: its stdin is closed (the watcher then sends SIGTERM to
+ * its process group), the channel closed after a grace period; local: the
+ * same, then SIGTERM/SIGKILL to the process group.
  * The command reaches RCMD_DONE on a later dispatch. */
 void rcmd_stop(struct rcmd *c);
 /* Stops it when not done, detaches it from its peer, frees it.  NULL ok. */
 void rcmd_free(struct rcmd *c);
 
-/* Builds the line rcmd_start() sends: `[sudo -n ]timeout -k 2 N sh -c 'CMD'`.
+/* Builds the line rcmd_start() sends:
+ * `[sudo -n ]timeout -k 2 N sh -c 'WATCHER' tunnelscope 'CMD'`.
  * Exposed for tests and for evidence.  0 / -1. */
 int rcmd_build_line(const struct rcmd_opts *o, struct buf *out, struct err *e);
 

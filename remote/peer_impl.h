@@ -32,8 +32,8 @@ struct rcmd {
     int opened, got_exit, got_eof, got_close;
     /* local */
     pid_t pid;
-    int fd_out, fd_err;
-    int reaped, wstatus;
+    int fd_out, fd_err, fd_in; /* fd_in: the command's stdin, closed to stop it */
+    int reaped, wstatus, stop_escalated;
 };
 
 struct peer {

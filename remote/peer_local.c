@@ -28,9 +28,9 @@ static void close_fd(int *fd)
 
 void peer_local_begin(struct peer *p, struct rcmd *c)
 {
-    int po[2] = {-1, -1}, pe[2] = {-1, -1};
+    int po[2] = {-1, -1}, pe[2] = {-1, -1}, pi[2] = {-1, -1};
     char msg[160];
-    if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0) {
+    if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0 || pipe2(pi, O_CLOEXEC) != 0) {
         snprintf(msg, sizeof msg, "pipe: %s", strerror(errno));
         goto fail;
     }
@@ -44,9 +44,7 @@ void peer_local_begin(struct peer *p, struct rcmd *c)
     }
     if (pid == 0) {
         setsid();
-        int nul = open("/dev/null", O_RDONLY);
-        if (nul >= 0)
-            dup2(nul, 0);
+        dup2(pi[0], 0); /* held open by us: EOF tells the watcher to stop */
         dup2(po[1], 1);
         dup2(pe[1], 2);
         signal(SIGPIPE, SIG_DFL);
@@ -60,6 +58,8 @@ void peer_local_begin(struct peer *p, struct rcmd *c)
     }
     close(po[1]);
     close(pe[1]);
+    close(pi[0]);
+    c->fd_in = pi[1];
     fcntl(po[0], F_SETFL, O_NONBLOCK);
     fcntl(pe[0], F_SETFL, O_NONBLOCK);
     c->pid = pid;
@@ -73,6 +73,8 @@ fail:
             close(po[i]);
         if (pe[i] >= 0)
             close(pe[i]);
+        if (pi[i] >= 0)
+            close(pi[i]);
     }
     peer_cmd_finish(c, ERR_IO, msg);
 }
@@ -81,13 +83,14 @@ void peer_local_stop(struct rcmd *c)
 {
     if (c->state != RCMD_RUNNING || c->reaped || c->stop_sent)
         return;
-    kill(-c->pid, SIGTERM);
+    close_fd(&c->fd_in); /* the watcher ends the process group; SIGTERM/SIGKILL follow */
     c->stop_sent = 1;
     c->stop_deadline = peer_now_ms() + LOCAL_STOP_MS;
 }
 
 void peer_local_release(struct rcmd *c)
 {
+    close_fd(&c->fd_in);
     close_fd(&c->fd_out);
     close_fd(&c->fd_err);
     if (c->pid > 0 && !c->reaped) {
@@ -139,6 +142,7 @@ static void drain_fd(struct rcmd *c, int *fd, int is_stderr)
 
 static void end_local(struct rcmd *c)
 {
+    close_fd(&c->fd_in);
     close_fd(&c->fd_out);
     close_fd(&c->fd_err);
     if (WIFEXITED(c->wstatus)) {
@@ -189,7 +193,8 @@ void peer_local_dispatch(struct peer *p, const struct pollfd *fds, size_t n)
             if (c->stop_requested && !c->stop_sent)
                 peer_local_stop(c);
             if (c->stop_sent && now >= c->stop_deadline) {
-                kill(-c->pid, SIGKILL);
+                kill(-c->pid, c->stop_escalated ? SIGKILL : SIGTERM);
+                c->stop_escalated = 1;
                 c->stop_deadline = now + 1000;
             }
             if (!c->stop_sent && now >= c->deadline) {
