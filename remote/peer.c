@@ -252,6 +252,15 @@ static ssh_session session_setup(const struct peer_spec *spec, const struct peer
         err_set(e, ERR_PARSE, "ssh config: %s", ssh_get_error(s));
         goto fail;
     }
+    /* What the spec says wins over the config, as with ssh(1); libssh 0.10
+     * lets a config Port override an earlier SSH_OPTIONS_PORT. */
+    if (spec->user && ssh_options_set(s, SSH_OPTIONS_USER, spec->user) < 0)
+        goto opt_fail;
+    if (spec->port) {
+        unsigned int port = (unsigned int)spec->port;
+        if (ssh_options_set(s, SSH_OPTIONS_PORT, &port) < 0)
+            goto opt_fail;
+    }
     const char *kh = opt_known_hosts(o);
     if (kh && ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, kh) < 0)
         goto opt_fail;
