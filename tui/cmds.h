@@ -14,4 +14,6 @@ int cmd_exec(int argc, char **argv);     /* tui/cmd_exec.c */
 /* The table, NULL-terminated, defined in tui/main.c. */
 extern const struct cmd ts_cmds[];
 
+int cmd_correlate(int argc, char **argv);
+
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 const struct cmd ts_cmds[] = {
+    {"correlate", "match the ESP packets of two captures (A.pcap B.pcap [--json])", cmd_correlate},
     {"exec", "run a command on every peer at once: exec PEER... -- CMD...", cmd_exec},
     {NULL, NULL, NULL},
 };

@@ -1,0 +1,107 @@
+/* Offline correlation of two capture files: the first events of each are read
+ * ahead to learn the local addresses and the clock offset (correlate_learn),
+ * then both files are read in step, always taking the earlier packet (B's
+ * time with the offset removed), so that the two copies of a packet reach the
+ * engine close together and its window stays small. */
+#include "playbook/correlate.h"
+
+#include <stdlib.h>
+
+#define PREFIX 8192
+
+struct source {
+    struct capture_file *f;
+    struct capture_event *pre;
+    size_t npre, ipre;
+    struct capture_event cur;
+    int have, eof;
+};
+
+static int source_next(struct source *s, struct err *e)
+{
+    if (s->ipre < s->npre) {
+        s->cur = s->pre[s->ipre++];
+        s->have = 1;
+        return 0;
+    }
+    if (s->pre) {
+        free(s->pre);
+        s->pre = NULL;
+    }
+    int r = capture_file_next(s->f, &s->cur, e);
+    if (r < 0)
+        return -1;
+    s->have = r == 1;
+    s->eof = r == 0;
+    return 0;
+}
+
+int correlate_files(const char *path_a, const char *path_b, const struct correlate_opts *o,
+                    struct correlate_result **out, struct err *e)
+{
+    struct source src[2] = {{0}, {0}};
+    const char *paths[2] = {path_a, path_b};
+    struct correlate *c = NULL;
+    struct correlate_opts opts = {0};
+    int rc = -1;
+    *out = NULL;
+    if (o)
+        opts = *o;
+    for (int s = 0; s < 2; s++) {
+        src[s].f = capture_file_open(paths[s], e);
+        if (!src[s].f)
+            goto done;
+        src[s].pre = malloc(sizeof *src[s].pre * PREFIX);
+        if (!src[s].pre) {
+            err_set(e, ERR_INTERNAL, "out of memory");
+            goto done;
+        }
+        while (src[s].npre < PREFIX) {
+            int r = capture_file_next(src[s].f, &src[s].pre[src[s].npre], e);
+            if (r < 0) {
+                err_wrap(e, "%s", paths[s]);
+                goto done;
+            }
+            if (r == 0)
+                break;
+            src[s].npre++;
+        }
+    }
+    correlate_learn(src[0].pre, src[0].npre, src[1].pre, src[1].npre, &opts);
+    c = correlate_new(&opts, e);
+    if (!c)
+        goto done;
+    for (int s = 0; s < 2; s++)
+        if (source_next(&src[s], e) != 0) {
+            err_wrap(e, "%s", paths[s]);
+            goto done;
+        }
+    int64_t off = opts.offset_ns;
+    for (;;) {
+        int s;
+        if (src[0].have && src[1].have)
+            s = src[0].cur.ts_ns <= src[1].cur.ts_ns - off ? 0 : 1;
+        else if (src[0].have)
+            s = 0;
+        else if (src[1].have)
+            s = 1;
+        else
+            break;
+        if (correlate_add(c, s, &src[s].cur, e) != 0)
+            goto done;
+        if (source_next(&src[s], e) != 0) {
+            err_wrap(e, "%s", paths[s]);
+            goto done;
+        }
+        if (src[s].eof)
+            correlate_end_side(c, s);
+    }
+    rc = correlate_finish(c, out, e);
+done:
+    correlate_free(c);
+    for (int s = 0; s < 2; s++) {
+        capture_file_free(src[s].f);
+        free(src[s].pre);
+    }
+    return rc;
+}
