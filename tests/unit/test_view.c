@@ -1,0 +1,606 @@
+/* tui/view, tui/timeline, tui/ui: a given model and terminal size give the
+ * expected rows; keys change the state as documented.  No terminal involved. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tui/model.h"
+#include "tui/timeline.h"
+#include "tui/ui.h"
+#include "tui/view.h"
+
+#define T0 1700000000000000000LL
+#define MS 1000000LL
+#define SPI_AB 0xc1a2b3c4u
+#define SPI_BA 0xd5e6f7a8u
+
+struct fx {
+    struct timeline *tl;
+    struct findings fs;
+    struct model m;
+    struct ui_state ui;
+};
+
+static struct capture_event esp(const char *src, const char *dst, uint32_t spi, uint32_t seq,
+                                int64_t ts, uint8_t ttl)
+{
+    struct capture_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.ts_ns = ts;
+    ev.kind = CAPTURE_ESP;
+    ev.flags = CAPTURE_F_UDP_ENCAP;
+    ev.ip_proto = 17;
+    ev.ttl = ttl;
+    ev.ip_len = 132;
+    ev.wire_len = 146;
+    ev.sport = ev.dport = 4500;
+    ev.spi = spi;
+    ev.seq = seq;
+    capture_addr_parse(src, &ev.src);
+    capture_addr_parse(dst, &ev.dst);
+    return ev;
+}
+
+/* A behind NAT (192.168.1.2, seen by B as 198.51.100.1), B public (203.0.113.2).
+ * A sends 10 ESP packets that B never receives; B sends 10 that A receives. */
+static void feed_asymmetric_loss(struct timeline *tl)
+{
+    timeline_set_span(tl, 0, T0, 0);
+    timeline_set_span(tl, 1, T0, 0);
+    for (uint32_t i = 1; i <= 10; i++) {
+        int64_t t = T0 + (int64_t)i * 100 * MS;
+        struct capture_event a = esp("192.168.1.2", "203.0.113.2", SPI_AB, i, t, 64);
+        assert_int_equal(timeline_add(tl, 0, &a), 0);
+        struct capture_event bs = esp("203.0.113.2", "198.51.100.1", SPI_BA, i, t + 10 * MS, 64);
+        assert_int_equal(timeline_add(tl, 1, &bs), 0);
+        struct capture_event ar = esp("203.0.113.2", "192.168.1.2", SPI_BA, i, t + 12 * MS, 62);
+        assert_int_equal(timeline_add(tl, 0, &ar), 0);
+    }
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    f->tl = timeline_new(0);
+    if (!f->tl)
+        return -1;
+    feed_asymmetric_loss(f->tl);
+    timeline_settle(f->tl, T0 + 20000 * MS, 1000 * MS);
+
+    findings_add(&f->fs, "transport.natt", STEP_TRANSPORT, SEV_INFO, NULL,
+                 "NAT-T: ESP in UDP/4500, A (gw-a) is behind NAT");
+    struct finding *x = findings_add(&f->fs, "reach.esp_lost_a_to_b", STEP_REACH, SEV_FAILURE,
+                                     "UDP/4500 from A never reaches B: escalate to the ISP of site B "
+                                     "with both pcaps.",
+                                     "ESP A->B: %d of %d packets lost, B->A: none lost", 10, 10);
+    finding_add_evidence(x, "gw-a", "tcpdump -i eth0 udp port 4500", "SPI %08x seq 1-10 sent", SPI_AB);
+    finding_add_evidence(x, "gw-b", "tcpdump -i eth0 udp port 4500", "SPI %08x: nothing received", SPI_AB);
+    findings_add(&f->fs, "reach.keepalive_ok", STEP_REACH, SEV_OK, NULL, "NAT keepalives every 20 s");
+
+    struct model *m = &f->m;
+    m->conn = "net-net";
+    m->transport = MT_UDP4500;
+    m->elapsed_s = 75;
+    m->capture = MC_RUNNING;
+    m->capture_s = 12;
+    for (int s = 0; s < 2; s++) {
+        struct model_end *e = &m->end[s];
+        e->name = s ? "gw-b" : "gw-a";
+        e->link = ML_READY;
+        e->daemon = "strongswan";
+        e->ike_state = "ESTABLISHED";
+        e->child_state = "INSTALLED";
+        e->behind_nat = s ? TRI_NO : TRI_YES;
+        e->capture = MC_RUNNING;
+        e->n_sa = 2;
+        e->sa[0] = (struct model_sa){s ? SPI_BA : SPI_AB, 1, 1320, 10};
+        e->sa[1] = (struct model_sa){s ? SPI_AB : SPI_BA, 0, s ? 0 : 1320, s ? 0 : 10};
+    }
+    m->step[1] = STEP_INFO;
+    m->step[2] = STEP_FAILED;
+    m->step[3] = STEP_RUNNING;
+    m->running_step = 3;
+    m->activity = "collecting facts";
+    m->findings = &f->fs;
+    m->tl = f->tl;
+    m->now_ns = T0 + 2000 * MS;
+    ui_init(&f->ui, 0);
+    f->ui.step_sel = 2;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    timeline_free(f->tl);
+    findings_free(&f->fs);
+    free(f);
+    return 0;
+}
+
+static char *text_of(const struct view *v)
+{
+    struct buf b = BUF_INIT;
+    assert_int_equal(view_text(v, &b), 0);
+    if (getenv("TS_VIEW_DUMP"))
+        fprintf(stderr, "%s\n", b.data);
+    return buf_take(&b);
+}
+
+static char *row_of(const struct view *v, int r)
+{
+    struct buf b = BUF_INIT;
+    assert_int_equal(view_row_text(v, r, &b), 0);
+    return buf_take(&b);
+}
+
+/* ---- timeline ---- */
+
+static void test_timeline_matches_esp_across_ends_and_counts_loss_per_direction(void **state)
+{
+    struct fx *f = *state;
+    const struct tl_totals *ab = timeline_totals(f->tl, TL_AB), *ba = timeline_totals(f->tl, TL_BA);
+    assert_int_equal(ab->sent, 10);
+    assert_int_equal(ab->received, 0);
+    assert_int_equal(ab->lost, 10);
+    assert_int_equal(ba->sent, 10);
+    assert_int_equal(ba->received, 10);
+    assert_int_equal(ba->lost, 0);
+    /* 10 lost rows + 10 matched rows: a matched packet is one row */
+    assert_int_equal(timeline_end(f->tl) - timeline_first(f->tl), 20);
+    size_t matched = 0, lost = 0;
+    for (uint64_t i = timeline_first(f->tl); i < timeline_end(f->tl); i++) {
+        const struct tl_row *r = timeline_row(f->tl, i);
+        matched += r->have == 3u;
+        lost += (r->flags & TL_ROW_LOST) != 0;
+        if (r->flags & TL_ROW_LOST) {
+            assert_int_equal(r->have, 1u); /* only A saw it */
+            assert_int_equal(timeline_row_dir(f->tl, r), TL_AB);
+        }
+    }
+    assert_int_equal(matched, 10);
+    assert_int_equal(lost, 10);
+}
+
+static void test_timeline_does_not_call_lost_before_the_grace_period(void **state)
+{
+    struct timeline *tl = timeline_new(0);
+    assert_non_null(tl);
+    feed_asymmetric_loss(tl);
+    /* the receiver's clock has not gone past the grace period yet */
+    timeline_settle(tl, T0 + 1500 * MS, 1000 * MS);
+    assert_int_equal(timeline_totals(tl, TL_AB)->lost, 0);
+    timeline_free(tl);
+}
+
+static void test_timeline_late_arrival_undoes_lost(void **state)
+{
+    struct timeline *tl = timeline_new(0);
+    timeline_set_span(tl, 0, T0, 0);
+    timeline_set_span(tl, 1, T0, 0);
+    timeline_set_spi_dir(tl, SPI_AB, TL_AB);
+    struct capture_event a = esp("192.168.1.2", "203.0.113.2", SPI_AB, 7, T0 + 10 * MS, 64);
+    timeline_add(tl, 0, &a);
+    timeline_settle(tl, T0 + 10000 * MS, 1000 * MS);
+    assert_int_equal(timeline_totals(tl, TL_AB)->lost, 1);
+    struct capture_event b = esp("198.51.100.1", "203.0.113.2", SPI_AB, 7, T0 + 10 * MS, 62);
+    timeline_add(tl, 1, &b);
+    assert_int_equal(timeline_totals(tl, TL_AB)->lost, 0);
+    assert_int_equal(timeline_totals(tl, TL_AB)->received, 1);
+    timeline_free(tl);
+}
+
+static void test_timeline_drops_oldest_rows_past_its_limit(void **state)
+{
+    struct timeline *tl = timeline_new(8);
+    for (uint32_t i = 0; i < 20; i++) {
+        struct capture_event a = esp("192.168.1.2", "203.0.113.2", SPI_AB, i, T0 + i, 64);
+        assert_int_equal(timeline_add(tl, 0, &a), 0);
+    }
+    assert_int_equal(timeline_end(tl) - timeline_first(tl), 8);
+    assert_int_equal(timeline_dropped(tl), 12);
+    assert_int_equal(timeline_row(tl, timeline_first(tl))->p[0].seq, 12);
+    assert_null(timeline_row(tl, 0));
+    timeline_free(tl);
+}
+
+/* ---- view: 80x24 ---- */
+
+static void test_view_80x24_playbook_shows_step2_failure_with_finding(void **state)
+{
+    struct fx *f = *state;
+    struct view v = view_build(&f->m, &f->ui, 24, 80);
+    assert_non_null(v.cell);
+    assert_false(v.wide);
+    char *t = text_of(&v);
+    int col;
+    int r = view_find(&v, 5, "2 UDP/4500 reachability", &col);
+    assert_true(r > 0);
+    char *row = row_of(&v, r);
+    assert_non_null(strstr(row, "failure"));
+    free(row);
+    /* the selected step is highlighted */
+    assert_int_equal(view_role_at(&v, r, 3), ROLE_SELECTED);
+    /* its findings, the selected one in full with decision and evidence */
+    assert_non_null(strstr(t, "ESP A->B: 10 of 10 packets lost, B->A: none lost"));
+    assert_non_null(strstr(t, "reach.esp_lost_a_to_b"));
+    assert_non_null(strstr(t, "Decision: UDP/4500 from A never reaches B"));
+    assert_non_null(strstr(t, "gw-b: tcpdump -i eth0 udp port 4500"));
+    /* header: conn, transport, NAT side, daemons and states */
+    assert_non_null(strstr(t, "conn net-net"));
+    assert_non_null(strstr(t, "ESP-in-UDP/4500"));
+    assert_non_null(strstr(t, "00:01:15"));
+    assert_non_null(strstr(t, "capture running 12s"));
+    row = row_of(&v, 1);
+    assert_non_null(strstr(row, "A gw-a"));
+    assert_non_null(strstr(row, "strongswan"));
+    assert_non_null(strstr(row, "IKE ESTABLISHED"));
+    assert_non_null(strstr(row, "CHILD INSTALLED"));
+    assert_non_null(strstr(row, "behind NAT"));
+    free(row);
+    row = row_of(&v, 2);
+    assert_non_null(strstr(row, "not behind NAT"));
+    free(row);
+    /* totals always visible, the running step marked */
+    row = row_of(&v, 22);
+    assert_non_null(strstr(row, "A→B sent 10 recv 0 lost 10 (100.0%)"));
+    assert_non_null(strstr(row, "B→A sent 10 recv 10 lost 0 (0.0%)"));
+    free(row);
+    r = view_find(&v, 0, "3 Selectors", &col);
+    assert_true(r > 0);
+    row = row_of(&v, r);
+    assert_non_null(strstr(row, "running"));
+    free(row);
+    /* status line: the keys that matter */
+    row = row_of(&v, 23);
+    assert_non_null(strstr(row, "?:help"));
+    assert_non_null(strstr(row, "q:quit"));
+    free(row);
+    free(t);
+    view_free(&v);
+}
+
+static void test_view_80x24_packets_mark_loss_on_the_receiving_side(void **state)
+{
+    struct fx *f = *state;
+    f->ui.pane = PANE_CAPTURE;
+    struct view v = view_build(&f->m, &f->ui, 24, 80);
+    int col;
+    int r = view_find(&v, 0, "LOST", &col);
+    assert_true(r > 0);
+    /* B is the right half: the loss is shown at B, the packet at A */
+    assert_true(col > 80 / 2);
+    assert_int_equal(view_role_at(&v, r, col), ROLE_LOSS);
+    char *row = row_of(&v, r);
+    int acol = (int)(strstr(row, "ESP c1a2b3c4") - row);
+    assert_true(acol > 0 && acol < 40);
+    free(row);
+    /* a matched B->A packet: both halves on one row */
+    r = view_find(&v, 0, "ESP d5e6f7a8 #10", &col);
+    assert_true(r > 0);
+    int r2 = view_find(&v, r, "ESP d5e6f7a8 #10", &col);
+    assert_int_equal(r2, r);
+    row = row_of(&v, r);
+    char *p1 = strstr(row, "ESP d5e6f7a8 #10");
+    assert_non_null(strstr(p1 + 1, "ESP d5e6f7a8 #10"));
+    assert_non_null(strstr(row, "◀─"));
+    free(row);
+    /* SA rows with SPI, direction, counters */
+    char *t = text_of(&v);
+    assert_non_null(strstr(t, "out c1a2b3c4"));
+    assert_non_null(strstr(t, "in  d5e6f7a8"));
+    free(t);
+    assert_true(v.page > 5);
+    view_free(&v);
+}
+
+/* ---- view: 200x50 ---- */
+
+static void test_view_200x50_shows_both_ends_and_playbook_at_once(void **state)
+{
+    struct fx *f = *state;
+    struct view v = view_build(&f->m, &f->ui, 50, 200);
+    assert_true(v.wide);
+    int col;
+    int r_lost = view_find(&v, 0, "LOST", &col);
+    assert_true(r_lost > 0);
+    assert_true(col > 100);
+    int r_pb = view_find(&v, 0, "Playbook: step 2", &col);
+    assert_true(r_pb > r_lost);
+    char *t = text_of(&v);
+    assert_non_null(strstr(t, "ESP A->B: 10 of 10 packets lost"));
+    assert_non_null(strstr(t, "Decision:"));
+    free(t);
+    char *row = row_of(&v, 48);
+    assert_non_null(strstr(row, "lost 10 (100.0%)"));
+    free(row);
+    view_free(&v);
+}
+
+/* ---- fallbacks and safety ---- */
+
+static void test_view_ascii_fallback_prints_only_ascii(void **state)
+{
+    struct fx *f = *state;
+    f->m.conn = "büro-tünnel";
+    f->ui.ascii = 1;
+    for (int pane = 0; pane < PANE_COUNT; pane++) {
+        f->ui.pane = pane;
+        struct view v = view_build(&f->m, &f->ui, 24, 80);
+        char *t = text_of(&v);
+        for (const unsigned char *p = (const unsigned char *)t; *p; p++)
+            assert_true(*p < 0x80);
+        assert_non_null(strstr(t, "A->B sent 10"));
+        assert_non_null(strstr(t, "b?ro-t?nnel"));
+        free(t);
+        view_free(&v);
+    }
+    f->ui.pane = PANE_CAPTURE;
+    struct view v = view_build(&f->m, &f->ui, 24, 80);
+    int col;
+    assert_true(view_find(&v, 0, "X LOST", &col) > 0);
+    assert_true(view_find(&v, 0, "<-", &col) > 0);
+    view_free(&v);
+}
+
+static void test_view_remote_text_cannot_reach_the_terminal_raw(void **state)
+{
+    struct fx *f = *state;
+    f->m.end[1].daemon = "strong\x1b]0;pwned\x07swan";
+    f->m.conn = "net\x1b[2Jnet";
+    struct view v = view_build(&f->m, &f->ui, 24, 80);
+    char *t = text_of(&v);
+    assert_null(strchr(t, '\x1b'));
+    assert_null(strchr(t, '\x07'));
+    assert_non_null(strstr(t, "net\\x1b[2Jnet"));
+    free(t);
+    view_free(&v);
+}
+
+static void test_view_too_small_terminal_says_so(void **state)
+{
+    struct fx *f = *state;
+    struct view v = view_build(&f->m, &f->ui, 10, 40);
+    char *t = text_of(&v);
+    assert_non_null(strstr(t, "needs 60x16"));
+    free(t);
+    view_free(&v);
+}
+
+static void test_view_failed_peer_is_shown_while_the_other_goes_on(void **state)
+{
+    struct fx *f = *state;
+    f->m.end[1].link = ML_DISCONNECTED;
+    f->m.end[1].error = "connection lost";
+    struct view v = view_build(&f->m, &f->ui, 24, 80);
+    char *r1 = row_of(&v, 1), *r2 = row_of(&v, 2);
+    assert_non_null(strstr(r1, "IKE ESTABLISHED"));
+    assert_non_null(strstr(r2, "DISCONNECTED: connection lost"));
+    free(r1);
+    free(r2);
+    view_free(&v);
+}
+
+/* ---- filters ---- */
+
+static size_t count_rows_with(const struct view *v, const char *s)
+{
+    size_t n = 0;
+    for (int r = 0; r < v->rows; r++) {
+        char *row = row_of(v, r);
+        n += strstr(row, s) != NULL;
+        free(row);
+    }
+    return n;
+}
+
+static void test_filter_lost_only_shows_lost_rows(void **state)
+{
+    struct fx *f = *state;
+    f->ui.pane = PANE_CAPTURE;
+    assert_true(tui_handle_key(&f->ui, &f->m, 'l') & TUI_REDRAW);
+    struct view v = view_build(&f->m, &f->ui, 50, 200);
+    assert_int_equal(count_rows_with(&v, "LOST #"), 10);
+    assert_int_equal(count_rows_with(&v, "ESP d5e6f7a8"), 0);
+    assert_int_equal(count_rows_with(&v, "filter: lost-only"), 1);
+    view_free(&v);
+}
+
+static void test_filter_direction_and_kind(void **state)
+{
+    struct fx *f = *state;
+    f->ui.pane = PANE_CAPTURE;
+    tui_handle_key(&f->ui, &f->m, 'd'); /* A->B */
+    tui_handle_key(&f->ui, &f->m, 'd'); /* B->A */
+    assert_int_equal(f->ui.filter.dir, TL_BA);
+    struct view v = view_build(&f->m, &f->ui, 50, 200);
+    assert_int_equal(count_rows_with(&v, "LOST"), 0);
+    assert_int_equal(count_rows_with(&v, "ESP d5e6f7a8 #"), 10);
+    view_free(&v);
+    tui_handle_key(&f->ui, &f->m, 'k'); /* ESP */
+    tui_handle_key(&f->ui, &f->m, 'k'); /* IKE */
+    assert_int_equal(f->ui.filter.kind, CAPTURE_IKE);
+    v = view_build(&f->m, &f->ui, 50, 200);
+    assert_int_equal(count_rows_with(&v, "no packet matches the filter"), 1);
+    view_free(&v);
+    tui_handle_key(&f->ui, &f->m, 'x');
+    assert_int_equal(f->ui.filter.kind, FILTER_KIND_ALL);
+    assert_int_equal(f->ui.filter.dir, -1);
+}
+
+static void test_filter_spi_cycles_through_the_spis(void **state)
+{
+    struct fx *f = *state;
+    tui_handle_key(&f->ui, &f->m, 's');
+    assert_true(f->ui.filter.has_spi);
+    assert_int_equal(f->ui.filter.spi, SPI_AB);
+    tui_handle_key(&f->ui, &f->m, 's');
+    assert_int_equal(f->ui.filter.spi, SPI_BA);
+    f->ui.pane = PANE_CAPTURE;
+    struct view v = view_build(&f->m, &f->ui, 50, 200);
+    assert_int_equal(count_rows_with(&v, "ESP c1a2b3c4"), 0);
+    view_free(&v);
+    tui_handle_key(&f->ui, &f->m, 's');
+    assert_false(f->ui.filter.has_spi);
+}
+
+/* ---- keys ---- */
+
+static void test_keys_navigate_steps_and_findings(void **state)
+{
+    struct fx *f = *state;
+    f->ui.step_sel = 1;
+    assert_int_equal(tui_handle_key(&f->ui, &f->m, UK_DOWN), TUI_HANDLED | TUI_REDRAW);
+    assert_int_equal(f->ui.step_sel, 2);
+    assert_int_equal(tui_handle_key(&f->ui, &f->m, UK_ENTER), TUI_HANDLED | TUI_REDRAW);
+    assert_int_equal(f->ui.pane, PANE_FINDINGS);
+    tui_handle_key(&f->ui, &f->m, UK_DOWN);
+    assert_int_equal(f->ui.finding_sel, 1);
+    /* past the last finding: handled, nothing changes */
+    assert_int_equal(tui_handle_key(&f->ui, &f->m, UK_DOWN), TUI_HANDLED);
+    struct view v = view_build(&f->m, &f->ui, 24, 80);
+    char *t = text_of(&v);
+    assert_non_null(strstr(t, "reach.keepalive_ok"));
+    free(t);
+    view_free(&v);
+    tui_handle_key(&f->ui, &f->m, '5');
+    assert_int_equal(f->ui.step_sel, 5);
+    assert_int_equal(f->ui.finding_sel, 0);
+    assert_int_equal(tui_handle_key(&f->ui, &f->m, 'Z'), 0);
+}
+
+static void test_keys_quit_asks_while_capturing(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(tui_handle_key(&f->ui, &f->m, 'q'), TUI_HANDLED | TUI_REDRAW);
+    assert_int_equal(f->ui.modal, MODAL_QUIT);
+    struct view v = view_build(&f->m, &f->ui, 24, 80);
+    char *t = text_of(&v);
+    assert_non_null(strstr(t, "Quit stops it and the remote"));
+    free(t);
+    view_free(&v);
+    assert_int_equal(tui_handle_key(&f->ui, &f->m, 'n') & TUI_QUIT, 0);
+    assert_int_equal(f->ui.modal, MODAL_NONE);
+    tui_handle_key(&f->ui, &f->m, 'q');
+    assert_true(tui_handle_key(&f->ui, &f->m, 'y') & TUI_QUIT);
+    f->m.capture = MC_STOPPED;
+    assert_true(tui_handle_key(&f->ui, &f->m, 'q') & TUI_QUIT);
+}
+
+static void test_keys_sweep_asks_first(void **state)
+{
+    struct fx *f = *state;
+    tui_handle_key(&f->ui, &f->m, 'm');
+    assert_int_equal(f->ui.modal, MODAL_SWEEP);
+    struct view v = view_build(&f->m, &f->ui, 24, 80);
+    char *t = text_of(&v);
+    assert_non_null(strstr(t, "production tunnel"));
+    free(t);
+    view_free(&v);
+    assert_int_equal(tui_handle_key(&f->ui, &f->m, UK_ESC) & TUI_ACTION, 0);
+    assert_int_equal(f->ui.action, ACT_NONE);
+    tui_handle_key(&f->ui, &f->m, 'm');
+    assert_true(tui_handle_key(&f->ui, &f->m, 'y') & TUI_ACTION);
+    assert_int_equal(f->ui.action, ACT_SWEEP);
+}
+
+static void test_keys_host_key_needs_an_explicit_yes(void **state)
+{
+    struct fx *f = *state;
+    f->m.hostkey = (struct model_hostkey){1, 1, "SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8",
+                                          "/root/.ssh/known_hosts", 0};
+    f->m.end[1].link = ML_HOSTKEY;
+    struct view v = view_build(&f->m, &f->ui, 24, 80);
+    char *t = text_of(&v);
+    assert_non_null(strstr(t, "SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8"));
+    assert_non_null(strstr(t, "y: trust it and add it"));
+    free(t);
+    view_free(&v);
+    /* nothing but y / n / q is taken */
+    assert_int_equal(tui_handle_key(&f->ui, &f->m, '\n'), 0);
+    assert_int_equal(tui_handle_key(&f->ui, &f->m, 'c'), 0);
+    assert_int_equal(f->ui.action, ACT_NONE);
+    assert_true(tui_handle_key(&f->ui, &f->m, 'y') & TUI_ACTION);
+    assert_int_equal(f->ui.action, ACT_HOSTKEY_ACCEPT);
+    /* a changed key cannot be accepted */
+    f->ui.action = ACT_NONE;
+    f->m.hostkey.changed = 1;
+    assert_int_equal(tui_handle_key(&f->ui, &f->m, 'y'), 0);
+    assert_true(tui_handle_key(&f->ui, &f->m, 'n') & TUI_ACTION);
+    assert_int_equal(f->ui.action, ACT_HOSTKEY_REJECT);
+}
+
+static void test_keys_scroll_back_and_follow(void **state)
+{
+    struct fx *f = *state;
+    f->ui.pane = PANE_CAPTURE;
+    struct view v = view_build(&f->m, &f->ui, 24, 80);
+    f->ui.page = v.page;
+    view_free(&v);
+    tui_handle_key(&f->ui, &f->m, UK_HOME);
+    assert_false(f->ui.follow);
+    v = view_build(&f->m, &f->ui, 24, 80);
+    int col;
+    /* the oldest packet is on screen, and the view says it is scrolled back */
+    assert_true(view_find(&v, 0, "ESP c1a2b3c4 #1 ", &col) > 0);
+    assert_true(view_find(&v, 0, "scrolled back", &col) > 0);
+    view_free(&v);
+    tui_handle_key(&f->ui, &f->m, UK_END);
+    assert_true(f->ui.follow);
+    tui_handle_key(&f->ui, &f->m, UK_PPAGE);
+    assert_false(f->ui.follow);
+    tui_handle_key(&f->ui, &f->m, UK_NPAGE);
+    tui_handle_key(&f->ui, &f->m, UK_NPAGE);
+    assert_true(f->ui.follow);
+}
+
+static void test_help_lists_every_key(void **state)
+{
+    struct fx *f = *state;
+    tui_handle_key(&f->ui, &f->m, '?');
+    struct view v = view_build(&f->m, &f->ui, 50, 200);
+    char *t = text_of(&v);
+    for (int i = 0; ui_keys[i].key; i++)
+        assert_non_null(strstr(t, ui_keys[i].what));
+    free(t);
+    view_free(&v);
+    assert_int_equal(tui_handle_key(&f->ui, &f->m, 'z'), TUI_HANDLED | TUI_REDRAW);
+    assert_int_equal(f->ui.modal, MODAL_NONE);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_timeline_matches_esp_across_ends_and_counts_loss_per_direction),
+        cmocka_unit_test(test_timeline_does_not_call_lost_before_the_grace_period),
+        cmocka_unit_test(test_timeline_late_arrival_undoes_lost),
+        cmocka_unit_test(test_timeline_drops_oldest_rows_past_its_limit),
+        T(test_view_80x24_playbook_shows_step2_failure_with_finding),
+        T(test_view_80x24_packets_mark_loss_on_the_receiving_side),
+        T(test_view_200x50_shows_both_ends_and_playbook_at_once),
+        T(test_view_ascii_fallback_prints_only_ascii),
+        T(test_view_remote_text_cannot_reach_the_terminal_raw),
+        T(test_view_too_small_terminal_says_so),
+        T(test_view_failed_peer_is_shown_while_the_other_goes_on),
+        T(test_filter_lost_only_shows_lost_rows),
+        T(test_filter_direction_and_kind),
+        T(test_filter_spi_cycles_through_the_spis),
+        T(test_keys_navigate_steps_and_findings),
+        T(test_keys_quit_asks_while_capturing),
+        T(test_keys_sweep_asks_first),
+        T(test_keys_host_key_needs_an_explicit_yes),
+        T(test_keys_scroll_back_and_follow),
+        T(test_help_lists_every_key),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
