@@ -16,7 +16,7 @@
 
 #include "playbook/bundle_fs.h"
 #include "playbook/finding_json.h"
-#include "playbook/report.h"
+#include "playbook/bundle_report.h"
 #include "probes/capture.h"
 #include "probes/redact.h"
 #include "remote/buf.h"
@@ -435,7 +435,7 @@ static int write_reports(struct wctx *w, struct err *e)
         if (!corr)
             return err_set(e, ERR_PARSE, "correlation: %s (line %d)", je.text, je.line);
     }
-    struct report_in ri = {
+    struct bundle_report_in ri = {
         .findings = in->findings,
         .exit_status = in->exit_status,
         .correlation = corr,
@@ -458,7 +458,7 @@ static int write_reports(struct wctx *w, struct err *e)
         }
     }
     struct buf md = BUF_INIT, html = BUF_INIT;
-    int r = report_markdown(&ri, &md, e) || report_html(&ri, &html, e) ||
+    int r = bundle_report_markdown(&ri, &md, e) || bundle_report_html(&ri, &html, e) ||
             write_redacted(w, "report.md", md.data, md.len, NULL, e) ||
             write_redacted(w, "report.html", html.data, html.len, NULL, e);
     buf_free(&md);

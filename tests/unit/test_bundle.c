@@ -21,7 +21,7 @@
 #include "playbook/bundle.h"
 #include "playbook/bundle_fs.h"
 #include "playbook/finding_json.h"
-#include "playbook/report.h"
+#include "playbook/bundle_report.h"
 #include "probes/capture.h"
 
 #define PSK "lab-psk-Zq8vW2xY7tR4uKc9"
@@ -675,7 +675,7 @@ static void test_report_md_states_numbers_per_direction_and_proof_files(void **s
     free(md);
 }
 
-static void test_report_html_has_svg_timelines_and_fetches_nothing(void **state)
+static void test_bundle_report_html_has_svg_timelines_and_fetches_nothing(void **state)
 {
     struct fx *f = *state;
     write_ok(f);
@@ -722,13 +722,13 @@ static void test_report_without_correlation_claims_no_numbers(void **state)
 static void test_thousands_separator(void **state)
 {
     char b[32];
-    report_thousands(0, b, sizeof b);
+    bundle_report_thousands(0, b, sizeof b);
     assert_string_equal(b, "0");
-    report_thousands(999, b, sizeof b);
+    bundle_report_thousands(999, b, sizeof b);
     assert_string_equal(b, "999");
-    report_thousands(1243, b, sizeof b);
+    bundle_report_thousands(1243, b, sizeof b);
     assert_string_equal(b, "1,243");
-    report_thousands(1234567, b, sizeof b);
+    bundle_report_thousands(1234567, b, sizeof b);
     assert_string_equal(b, "1,234,567");
 }
 
@@ -750,7 +750,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bundle_rewritten_from_an_open_bundle_verifies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_findings_json_round_trip_and_difference, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_md_states_numbers_per_direction_and_proof_files, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_report_html_has_svg_timelines_and_fetches_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bundle_report_html_has_svg_timelines_and_fetches_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_without_correlation_claims_no_numbers, setup, teardown),
         cmocka_unit_test(test_thousands_separator),
     };

@@ -1,4 +1,4 @@
-#include "playbook/report.h"
+#include "playbook/bundle_report.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -11,7 +11,7 @@
 
 /* ---- small helpers ---- */
 
-void report_thousands(unsigned long long v, char *out, size_t size)
+void bundle_report_thousands(unsigned long long v, char *out, size_t size)
 {
     char digits[32];
     int n = snprintf(digits, sizeof digits, "%llu", v);
@@ -65,11 +65,11 @@ static const char *num(long long v, char *b, size_t n)
     if (v < 0)
         snprintf(b, n, "?");
     else
-        report_thousands((unsigned long long)v, b, n);
+        bundle_report_thousands((unsigned long long)v, b, n);
     return b;
 }
 
-static const char *peer_or(const struct report_in *in, int side)
+static const char *peer_or(const struct bundle_report_in *in, int side)
 {
     return in->peer[side] ? in->peer[side] : side ? "B" : "A";
 }
@@ -215,7 +215,7 @@ static int evidence_is_capture(const struct evidence *ev)
 }
 
 /* The raw output an evidence line rests on: same peer, the same command. */
-static const char *raw_file_for(const struct report_in *in, const struct evidence *ev)
+static const char *raw_file_for(const struct bundle_report_in *in, const struct evidence *ev)
 {
     if (!ev->source || !in->raw_file)
         return NULL;
@@ -239,7 +239,7 @@ static const char *raw_file_for(const struct report_in *in, const struct evidenc
     return NULL;
 }
 
-static void proof_files(struct out *o, const struct report_in *in, const struct evidence *ev)
+static void proof_files(struct out *o, const struct bundle_report_in *in, const struct evidence *ev)
 {
     const char *raw = raw_file_for(in, ev);
     if (raw) {
@@ -301,7 +301,7 @@ static double dir_time(const json_t *corr, const char *dir, int last)
     return t;
 }
 
-static void direction_sentence(struct out *o, const struct report_in *in, int d)
+static void direction_sentence(struct out *o, const struct bundle_report_in *in, int d)
 {
     const json_t *corr = in->correlation;
     const json_t *dir = json_array_get(json_object_get(corr, "directions"), (size_t)d);
@@ -370,7 +370,7 @@ static void direction_sentence(struct out *o, const struct report_in *in, int d)
     put(o, o->f == HTML ? ".</li>\n" : ".\n");
 }
 
-static void nat_changes(struct out *o, const struct report_in *in)
+static void nat_changes(struct out *o, const struct bundle_report_in *in)
 {
     const json_t *nat = json_object_get(in->correlation, "nat_changes");
     if (!json_array_size(nat))
@@ -522,7 +522,7 @@ static void tl_count(const struct tl_side *x, const struct tl_side *y, int64_t t
     free(got);
 }
 
-static void svg_direction(struct out *o, const struct report_in *in, int xs,
+static void svg_direction(struct out *o, const struct bundle_report_in *in, int xs,
                           const struct tl_side *sx, const struct tl_side *sy, int64_t t0,
                           int64_t span, int64_t offset)
 {
@@ -612,9 +612,9 @@ static void svg_direction(struct out *o, const struct report_in *in, int xs,
     put(o, " &rarr; ");
     text(o, peer_or(in, !xs));
     char n1[32], n2[32], n3[32];
-    report_thousands((unsigned long long)d.total_sent, n1, sizeof n1);
-    report_thousands((unsigned long long)d.total_recv, n2, sizeof n2);
-    report_thousands((unsigned long long)d.total_lost, n3, sizeof n3);
+    bundle_report_thousands((unsigned long long)d.total_sent, n1, sizeof n1);
+    bundle_report_thousands((unsigned long long)d.total_recv, n2, sizeof n2);
+    bundle_report_thousands((unsigned long long)d.total_lost, n3, sizeof n3);
     putf(o, ": %s packets sent, %s received, %s ESP lost (pictured from ", n1, n2, n3);
     file_ref(o, in->pcap_file[xs]);
     put(o, " and ");
@@ -622,7 +622,7 @@ static void svg_direction(struct out *o, const struct report_in *in, int xs,
     put(o, ")</figcaption>\n</figure>\n");
 }
 
-static void timelines(struct out *o, const struct report_in *in, struct err *e)
+static void timelines(struct out *o, const struct bundle_report_in *in, struct err *e)
 {
     const json_t *ends = json_object_get(in->correlation, "ends");
     const char *la = jstr(json_object_get(ends, "a"), "local");
@@ -661,7 +661,7 @@ static void timelines(struct out *o, const struct report_in *in, struct err *e)
 
 /* ---- the report ---- */
 
-static void findings_detail(struct out *o, const struct report_in *in, const struct finding *f)
+static void findings_detail(struct out *o, const struct bundle_report_in *in, const struct finding *f)
 {
     char h[64];
     snprintf(h, sizeof h, "[%s] ", severity_name(f->sev));
@@ -728,7 +728,7 @@ static void findings_detail(struct out *o, const struct report_in *in, const str
         put(o, "</div>\n");
 }
 
-static void body(struct out *o, const struct report_in *in, struct err *e)
+static void body(struct out *o, const struct bundle_report_in *in, struct err *e)
 {
     const struct findings *fs = in->findings;
     char t1[16], t2[16], day[32], title[256];
@@ -938,7 +938,7 @@ static void body(struct out *o, const struct report_in *in, struct err *e)
     para_close(o);
 }
 
-int report_markdown(const struct report_in *in, struct buf *out, struct err *e)
+int bundle_report_markdown(const struct bundle_report_in *in, struct buf *out, struct err *e)
 {
     struct out o = {MD, out, 0};
     body(&o, in, e);
@@ -955,7 +955,7 @@ static const char css[] =
     ".finding.ok{border-color:#2a9d4f}pre{background:#f4f4f4;padding:6px;overflow-x:auto}"
     "figure{margin:1em 0}figcaption{font-size:90%;color:#444}";
 
-int report_html(const struct report_in *in, struct buf *out, struct err *e)
+int bundle_report_html(const struct bundle_report_in *in, struct buf *out, struct err *e)
 {
     struct out o = {HTML, out, 0};
     put(&o, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"

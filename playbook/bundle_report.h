@@ -8,8 +8,8 @@
  * Numbers come from the correlation (schema tunnelscope.correlate/1) and the
  * findings; the timeline from both ends' pcaps.  Each claim names the file of
  * the bundle that proves it. */
-#ifndef TS_REPORT_H
-#define TS_REPORT_H
+#ifndef TS_BUNDLE_REPORT_H
+#define TS_BUNDLE_REPORT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -21,7 +21,7 @@
 #include "remote/buf.h"
 #include "remote/err.h"
 
-struct report_in {
+struct bundle_report_in {
     const char *peer[2];          /* names; NULL for an end that is not in the bundle */
     bool collected[2];
     const struct findings *findings;
@@ -38,10 +38,10 @@ struct report_in {
 };
 
 /* 0 / -1; the text is appended to out. */
-int report_markdown(const struct report_in *in, struct buf *out, struct err *e);
-int report_html(const struct report_in *in, struct buf *out, struct err *e);
+int bundle_report_markdown(const struct bundle_report_in *in, struct buf *out, struct err *e);
+int bundle_report_html(const struct bundle_report_in *in, struct buf *out, struct err *e);
 
 /* "1,243" */
-void report_thousands(unsigned long long v, char *out, size_t size);
+void bundle_report_thousands(unsigned long long v, char *out, size_t size);
 
 #endif
