@@ -33,6 +33,28 @@ int64_t peer_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Debug log, only when asked: $TUNNELSCOPE_DEBUG names a file that gets one
+ * line per event (opened and closed each time: no global state). */
+static void dbg(const char *who, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void dbg(const char *who, const char *fmt, ...)
+{
+    const char *path = getenv("TUNNELSCOPE_DEBUG");
+    if (!path || !*path)
+        return;
+    FILE *f = fopen(path, "a");
+    if (!f)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    fprintf(f, "%lld.%06ld %s: ", (long long)ts.tv_sec, ts.tv_nsec / 1000, who ? who : "-");
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+    fputc('\n', f);
+    fclose(f);
+}
+
 static char *xstrdup_or_null(const char *s)
 {
     return s ? strdup(s) : NULL;
@@ -466,11 +488,15 @@ static void classify_end(struct rcmd *c)
                 c->peer_name);
         return;
     }
-    if (c->sudo && r->exit_status == 1 && !strncmp(se, "sudo: ", 6) &&
-        (contains(se, "password is required") || contains(se, "not in the sudoers") ||
-         contains(se, "not allowed to") || contains(se, "may not run sudo") ||
-         contains(se, "terminal is required") || contains(se, "no tty present") ||
-         contains(se, "Sorry, user"))) {
+    /* sudo's own refusals (1.9 prints "root is not in the sudoers file."
+     * without its "sudo: " prefix), on the first line of stderr */
+    char first[256];
+    snprintf(first, sizeof first, "%.*s", (int)strcspn(se, "\n"), se);
+    if (c->sudo && r->exit_status == 1 &&
+        (contains(first, "password is required") || contains(first, "not in the sudoers") ||
+         contains(first, "not allowed to") || contains(first, "may not run sudo") ||
+         contains(first, "terminal is required") || contains(first, "no tty present") ||
+         contains(first, "Sorry, user"))) {
         size_t n = strcspn(se, "\n");
         err_set(&r->err, ERR_SUDO, "sudo refused on %s: %.*s", c->peer_name, (int)(n > 180 ? 180 : n),
                 se);
@@ -846,6 +872,7 @@ static int ch_data(ssh_session s, ssh_channel ch, void *data, uint32_t len, int 
                    void *ud)
 {
     struct rcmd *c = ud;
+    dbg(c->peer_name, "data %u bytes%s", len, is_stderr ? " (stderr)" : "");
     peer_cmd_output(c, is_stderr, data, len);
     return (int)len;
 }
@@ -855,6 +882,7 @@ static void ch_exit_status(ssh_session s, ssh_channel ch, int status, void *ud)
     struct rcmd *c = ud;
     c->res.exit_status = status;
     c->got_exit = 1;
+    dbg(c->peer_name, "exit-status %d", status);
 }
 
 static void ch_exit_signal(ssh_session s, ssh_channel ch, const char *sig, int core,
@@ -870,12 +898,14 @@ static void ch_eof(ssh_session s, ssh_channel ch, void *ud)
 {
     struct rcmd *c = ud;
     c->got_eof = 1;
+    dbg(c->peer_name, "eof");
 }
 
 static void ch_close(ssh_session s, ssh_channel ch, void *ud)
 {
     struct rcmd *c = ud;
     c->got_close = 1;
+    dbg(c->peer_name, "close");
 }
 
 /* Lets go of the channel; with ask_end, tells the remote process to end
@@ -994,12 +1024,14 @@ static void ssh_dispatch(struct peer *p, const struct pollfd *fds, size_t n)
         return;
     /* Drain: read and handle every packet available, running the channel
      * callbacks, until libssh has nothing more without waiting. */
-    int rc = SSH_OK;
-    for (int i = 0; i < DRAIN_MAX; i++) {
+    int rc = SSH_OK, rounds = 0;
+    for (; rounds < DRAIN_MAX; rounds++) {
         rc = ssh_event_dopoll(p->event, 0);
         if (rc != SSH_OK)
             break;
     }
+    dbg(p->spec.name, "dispatch revents=%#x events=%#x drained %d rounds rc=%d", n ? fds[0].revents : 0,
+        n ? fds[0].events : 0, rounds, rc);
     int status = ssh_get_status(p->s);
     if (rc == SSH_ERROR || (status & (SSH_CLOSED | SSH_CLOSED_ERROR)) || !ssh_is_connected(p->s)) {
         peer_set_failed(p, ERR_DISCONNECTED, "%s: connection lost (%s)", p->spec.name,

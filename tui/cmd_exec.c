@@ -32,6 +32,7 @@ struct exec_peer {
     struct rcmd *cmd;
     struct buf pending[2]; /* partial lines: stdout, stderr */
     int width;
+    FILE *save;            /* --save: raw stdout of this peer */
 };
 
 static void usage(FILE *out)
@@ -57,6 +58,8 @@ static void usage(FILE *out)
             "                         (a changed key is always refused)\n"
             "  --sudo                 run the command as root through sudo -n\n"
             "  --timeout SECONDS      time limit of the command (default %u)\n"
+            "  --save DIR             write each peer's standard output, byte for byte, to\n"
+            "                         DIR/PEER.out instead of printing it (captures)\n"
             "  -h, --help             this help\n"
             "\n"
             "Exit status: 0 every command exited 0; 1 a command failed or timed out;\n"
@@ -98,6 +101,11 @@ static void flush_lines(struct exec_peer *ep, int is_stderr, int all)
 static void on_data(struct rcmd *c, int is_stderr, const char *data, size_t len, void *ud)
 {
     struct exec_peer *ep = ud;
+    if (!is_stderr && ep->save) {
+        fwrite(data, 1, len, ep->save);
+        fflush(ep->save);
+        return;
+    }
     buf_append(&ep->pending[is_stderr ? 1 : 0], data, len);
     flush_lines(ep, is_stderr ? 1 : 0, 0);
     fflush(stdout);
@@ -181,6 +189,7 @@ int cmd_exec(int argc, char **argv)
     struct peer_opts popts = {0};
     struct rcmd_opts ropts = {0};
     int first_peer = -1, dashdash = -1;
+    const char *save_dir = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--")) {
@@ -191,7 +200,8 @@ int cmd_exec(int argc, char **argv)
             usage(stdout);
             return TS_EXIT_OK;
         }
-        if (!strcmp(a, "-F") || !strcmp(a, "--known-hosts") || !strcmp(a, "--timeout")) {
+        if (!strcmp(a, "-F") || !strcmp(a, "--known-hosts") || !strcmp(a, "--timeout") ||
+            !strcmp(a, "--save")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "tunnelscope exec: %s needs a value\n", a);
                 return TS_EXIT_USAGE;
@@ -201,6 +211,8 @@ int cmd_exec(int argc, char **argv)
                 popts.ssh_config = v;
             else if (!strcmp(a, "--known-hosts"))
                 popts.known_hosts = v;
+            else if (!strcmp(a, "--save"))
+                save_dir = v;
             else if (parse_seconds(v, &ropts.time_limit_s) != 0) {
                 fprintf(stderr, "tunnelscope exec: --timeout wants whole seconds (1..604800), not '%s'\n", v);
                 return TS_EXIT_USAGE;
@@ -243,7 +255,8 @@ int cmd_exec(int argc, char **argv)
     for (int i = first_peer; i < dashdash; i++) {
         const char *a = argv[i];
         if (a[0] == '-') {
-            if (!strcmp(a, "-F") || !strcmp(a, "--known-hosts") || !strcmp(a, "--timeout"))
+            if (!strcmp(a, "-F") || !strcmp(a, "--known-hosts") || !strcmp(a, "--timeout") ||
+                !strcmp(a, "--save"))
                 i++;
             continue;
         }
@@ -262,6 +275,22 @@ int cmd_exec(int argc, char **argv)
         }
         eps[npeers].peer = p;
         peers[npeers] = p;
+        if (save_dir) {
+            struct buf path = BUF_INIT;
+            buf_printf(&path, "%s/", save_dir);
+            for (const char *q = a; *q; q++)
+                buf_append(&path, *q == '/' ? "_" : q, 1);
+            buf_puts(&path, ".out");
+            eps[npeers].save = fopen(path.data, "wb");
+            if (!eps[npeers].save) {
+                fprintf(stderr, "tunnelscope exec: cannot write %s: %s\n", path.data, strerror(errno));
+                buf_free(&path);
+                npeers++;
+                rc = TS_EXIT_USAGE;
+                goto out;
+            }
+            buf_free(&path);
+        }
         int w = (int)strlen(a);
         if (w > width)
             width = w;
@@ -308,6 +337,7 @@ int cmd_exec(int argc, char **argv)
             break;
         if (exec_interrupted && !stopping) {
             stopping = 1;
+            fprintf(stderr, "tunnelscope exec: interrupted, stopping the commands\n");
             for (size_t i = 0; i < npeers; i++)
                 rcmd_stop(eps[i].cmd);
         }
@@ -333,6 +363,8 @@ out:
             peer_free(eps[i].peer);
             buf_free(&eps[i].pending[0]);
             buf_free(&eps[i].pending[1]);
+            if (eps[i].save)
+                fclose(eps[i].save);
         }
     }
     free(eps);

@@ -41,6 +41,9 @@ err=$("$bin" exec --timeout 1 local -- 'sleep 20' 2>&1 >/dev/null); rc=$?
 check "a timed-out command exits 1" '[ $rc = 1 ]'
 check "the time limit is named" 'grep -q "time limit of 1 s" <<<"$err"'
 
+mkdir "$HOME/save"
+"$bin" exec --save "$HOME/save" local -- 'printf "\324\303\262\241\000x"' >/dev/null 2>&1; rc=$?
+check "--save writes stdout byte for byte" '[ $rc = 0 ] && [ "$(od -An -tx1 "$HOME/save/local.out" | tr -d " \n")" = d4c3b2a10078 ]'
 port=1 # tcpmux: nothing listens there on loopback
 err=$("$bin" exec -F /dev/null local "127.0.0.1:$port" -- true 2>&1 >/dev/null); rc=$?
 check "an unreachable peer exits 3 (worst status wins)" '[ $rc = 3 ]'
