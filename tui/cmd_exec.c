@@ -144,6 +144,10 @@ static int report_result(struct exec_peer *ep)
 {
     const struct rcmd_result *r = rcmd_result(ep->cmd);
     const char *name = peer_name(ep->peer);
+    /* the peer could not be reached at all (also a connect timeout) */
+    if (r->err.code != ERR_NONE && peer_state(ep->peer) == PEER_FAILED &&
+        peer_error(ep->peer)->code == r->err.code && r->err.code != ERR_DISCONNECTED)
+        return report_peer_failure(ep);
     switch (r->err.code) {
     case ERR_NONE:
         break;

@@ -33,7 +33,7 @@ ns_procs() { local p; for p in $(ip netns pids "$NATLAB_ID-$1" 2>/dev/null); do
 
 # pids of processes whose command line is exactly $2 inside node $1's network namespace
 ns_cmd() { local p; for p in $(ip netns pids "$NATLAB_ID-$1" 2>/dev/null); do
-    [ "$(tr '\0' ' ' < /proc/"$p"/cmdline 2>/dev/null)" = "$2 " ] && echo "$p"; done; }
+    [ "$( { tr '\0' ' ' < /proc/"$p"/cmdline; } 2>/dev/null)" = "$2 " ] && echo "$p"; done; }
 
 if ! "$natlab" up > "$tmp/up.log" 2>&1; then
     cat "$tmp/up.log"
@@ -117,7 +117,7 @@ check "auth failure lists what the server offers" 'grep -q "authentication faile
 t0=$(now); err=$(ts exec --timeout 2 gw-a -- sleep 30 2>&1 >/dev/null); rc=$?; t1=$(now)
 check "a command past its time limit exits 1" '[ $rc = 1 ]'
 check "the time limit is reported" 'grep -q "time limit of 2 s" <<<"$err"'
-check "the time limit is kept (under 6 s)" 'lt "$(elapsed "$t0" "$t1")" 6'
+check "the time limit ended it (well before the command's 30 s)" 'lt "$(elapsed "$t0" "$t1")" 15'
 
 # --- sudo refused on gw-b (a sudoers without root in gw-b's own mount namespace)
 "$natlab" gw gw-b sh -c 'printf "Defaults !syslog\n" > /run/ts-sudoers && chmod 440 /run/ts-sudoers &&
