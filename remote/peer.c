@@ -588,6 +588,7 @@ static void peer_set_failed(struct peer *p, int code, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     err_set(&p->err, code, "%s", msg);
+    dbg(p->spec.name, "failed: %s", msg);
     p->state = PEER_FAILED;
     peer_fail_cmds(p, code, msg); /* releases the channels before the session goes */
     peer_ssh_teardown(p, 0);
@@ -791,6 +792,7 @@ static void ssh_become_ready(struct peer *p)
     }
     p->state = PEER_READY;
     err_clear(&p->err);
+    dbg(p->spec.name, "ready");
 }
 
 static void ssh_auth_step(struct peer *p)
@@ -860,6 +862,7 @@ static void ssh_handshake_step(struct peer *p)
         }
         if (ssh_check_hostkey(p) != 0)
             return;
+        dbg(p->spec.name, "host key ok, authenticating");
         p->state = PEER_AUTHENTICATING;
     }
     if (p->state == PEER_AUTHENTICATING)
@@ -974,6 +977,7 @@ static void ssh_cmd_step(struct peer *p, struct rcmd *c, int64_t now)
             return;
         }
         c->state = RCMD_RUNNING;
+        dbg(p->spec.name, "running: %s", c->command);
     }
     if (c->state != RCMD_RUNNING)
         return;
@@ -1079,6 +1083,7 @@ int peer_connect(struct peer *p, struct err *e)
             *e = e2;
         return -1;
     }
+    dbg(p->spec.name, "connecting");
     ssh_handshake_step(p); /* starts the TCP connect */
     if (p->state == PEER_FAILED) {
         if (e)
