@@ -58,7 +58,12 @@ selftest_facts() {
         st_check "$gw: private /run holds its own vici socket" gwx "$gw" test -S /var/run/charon.vici
         st_check "$gw: hostname is $gw" test "$(gwx "$gw" hostname)" = "$gw"
         st_check "$gw: IPv6 disabled" test "$(nsx "$gw" sysctl -n net.ipv6.conf.all.disable_ipv6)" = 1
-        st_check "$gw: kernel-libipsec TUN device ipsec0 exists" gwx "$gw" ip link show ipsec0
+        if [ "$(state_get dataplane)" = libipsec ]; then
+            st_check "$gw: kernel-libipsec TUN device ipsec0 exists" gwx "$gw" ip link show ipsec0
+        else
+            st_check "$gw: kernel XFRM states are ESP in UDP (encap type espinudp)" \
+                st_grep "encap type espinudp sport 4500 dport 4500" gwx "$gw" ip -s xfrm state
+        fi
     done
     st_check "the two charons are different processes" test "$(gw_charon_pid gw-a)" != "$(gw_charon_pid gw-b)"
 
@@ -81,10 +86,15 @@ selftest_facts() {
         st_grep "dpd_delay = $(gw_dpd gw-a)s" gwx gw-a cat /etc/swanctl/swanctl.conf
     st_check "gw-a: keep_alive is the configured $(gw_keepalive gw-a)s" \
         st_grep "keep_alive = $(gw_keepalive gw-a)s" gwx gw-a cat /etc/strongswan.conf
-    st_check "gw-a: route to 10.20.5.10 from 10.10.0.1 via ipsec0 (table 220)" \
-        st_grep "dev ipsec0 table 220" gwx gw-a ip route get 10.20.5.10 from 10.10.0.1
-    st_check "gw-b: route to 10.10.5.10 from 10.20.0.1 via ipsec0 (table 220)" \
-        st_grep "dev ipsec0 table 220" gwx gw-b ip route get 10.10.5.10 from 10.20.0.1
+    if [ "$(state_get dataplane)" = libipsec ]; then
+        st_check "gw-a: route to 10.20.5.10 from 10.10.0.1 via ipsec0 (table 220)" \
+            st_grep "dev ipsec0 table 220" gwx gw-a ip route get 10.20.5.10 from 10.10.0.1
+        st_check "gw-b: route to 10.10.5.10 from 10.20.0.1 via ipsec0 (table 220)" \
+            st_grep "dev ipsec0 table 220" gwx gw-b ip route get 10.10.5.10 from 10.20.0.1
+    else
+        st_check "gw-a: XFRM policy out 10.10.0.0/16 -> 10.20.0.0/16" \
+            st_grep "src 10\.10\.0\.0/16 dst 10\.20\.0\.0/16" gwx gw-a ip xfrm policy
+    fi
 
     st_section "data plane"
     local a0 b0
