@@ -1,0 +1,24 @@
+/* Fuzz target: daemon log parser.  Invariants: no crash; counts add up. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "probes/daemonlog.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct err e = {0};
+    struct log_fact f;
+    if (daemonlog_parse((const char *)data, size, &f, &e) == 0) {
+        size_t sum = 0;
+        for (int k = 0; k < LOG_KIND_COUNT; k++)
+            sum += f.count[k];
+        if (sum != f.n || f.n > f.lines)
+            abort();
+    } else if (f.n != 0) {
+        abort();
+    }
+    log_fact_free(&f);
+    return 0;
+}
