@@ -518,9 +518,25 @@ int bundle_write(const struct bundle_input *in, const char *dir, struct err *e)
         if (in->pcap[s] && copy_pcap(w, s, pcaps, e))
             goto out;
     {
-        json_t *fj = findings_to_json(in->findings, in->peer[0].collected ? in->peer[0].name : NULL,
-                                      in->peer[1].collected ? in->peer[1].name : NULL,
-                                      in->exit_status);
+        json_t *fj = NULL;
+        if (in->findings_json) {
+            json_error_t je;
+            struct findings check = FINDINGS_INIT;
+            fj = json_loads(in->findings_json, 0, &je);
+            if (!fj) {
+                err_set(e, ERR_PARSE, "diagnose JSON: %s (line %d)", je.text, je.line);
+                goto out;
+            }
+            int fr = findings_from_json(fj, &check, e);
+            findings_free(&check);
+            if (fr) {
+                json_decref(fj);
+                goto out;
+            }
+        } else {
+            fj = findings_to_json(in->findings, in->peer[0].collected ? in->peer[0].name : NULL,
+                                  in->peer[1].collected ? in->peer[1].name : NULL, in->exit_status);
+        }
         if (!fj) {
             err_set(e, ERR_INTERNAL, "out of memory");
             goto out;
@@ -569,7 +585,7 @@ struct bundle {
     char *root;
     int root_fd;
     json_t *manifest, *findings_doc, *correlation, *raw_index;
-    char *correlation_text;
+    char *correlation_text, *findings_text;
     struct findings findings;
     struct bundle_raw *raws;
     char **outputs;
@@ -834,6 +850,11 @@ struct bundle *bundle_open(const char *path, struct err *e)
         load_json_at(b->root_fd, "findings.json", &b->findings_doc, e) ||
         findings_from_json(b->findings_doc, &b->findings, e) || load_raws(b, e))
         goto fail;
+    b->findings_text = json_dumps(b->findings_doc, JSON_PRESERVE_ORDER);
+    if (!b->findings_text) {
+        err_set(e, ERR_INTERNAL, "out of memory");
+        goto fail;
+    }
     {
         struct err ce = {0};
         int fd = bfs_open_beneath(b->root_fd, "correlation.json", &ce);
@@ -915,6 +936,7 @@ void bundle_free(struct bundle *b)
     json_decref(b->findings_doc);
     json_decref(b->correlation);
     free(b->correlation_text);
+    free(b->findings_text);
     json_decref(b->raw_index);
     free(b->pcap[0]);
     free(b->pcap[1]);
@@ -964,8 +986,52 @@ void bundle_as_input(const struct bundle *b, struct bundle_input *in)
     in->raws = b->raws;
     in->n_raws = b->n_raws;
     in->findings = &b->findings;
+    in->findings_json = b->findings_text;
     const json_t *st = json_object_get(b->findings_doc, "exit_status");
     in->exit_status = json_is_integer(st) ? (int)json_integer_value(st) : -1;
     in->note = bundle_note(b);
     in->correlation_json = b->correlation_text;
+}
+
+char **bundle_secrets_read(const char *path, struct err *e)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        err_set(e, ERR_IO, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct buf b = BUF_INIT;
+    int r = bfs_read_fd(fd, &b, e);
+    close(fd);
+    size_t n = 0, cap = 8;
+    char **v = r ? NULL : calloc(cap, sizeof *v);
+    for (char *save = NULL, *line = v ? strtok_r(b.data, "\n", &save) : NULL; line;
+         line = strtok_r(NULL, "\n", &save)) {
+        size_t len = strlen(line);
+        while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
+            line[--len] = '\0';
+        if (!len || line[0] == '#')
+            continue;
+        if (n + 1 == cap) {
+            char **nv = realloc(v, 2 * cap * sizeof *v);
+            if (!nv)
+                break;
+            v = nv;
+            cap *= 2;
+        }
+        if (!(v[n] = strdup(line)))
+            break;
+        v[++n] = NULL;
+    }
+    buf_free(&b);
+    if (!v && !r)
+        err_set(e, ERR_INTERNAL, "out of memory");
+    return v;
+}
+
+void bundle_secrets_free(char **v)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        free(v[i]);
+    free(v);
 }

@@ -57,6 +57,8 @@ struct bundle_input {
     size_t n_raws;
     const char *pcap[2];        /* path of each end's capture file, or NULL */
     const struct findings *findings;
+    const char *findings_json;  /* `diagnose --json` text (tunnelscope.diagnose/1) to keep as
+                                   findings.json; NULL: written from findings (tunnelscope.findings/1) */
     int exit_status;            /* -1: from the findings */
     const char *correlation_json; /* tunnelscope.correlate/1 text, or NULL */
     const char *const *secrets; /* known secrets (the PSK...): redacted and scanned for; NULL-terminated, may be NULL */
@@ -103,6 +105,12 @@ const char *bundle_note(const struct bundle *b);
 /* The input that writes the same bundle again (raws, pcaps, findings,
  * correlation and peers point into b).  For merge and for re-exporting. */
 void bundle_as_input(const struct bundle *b, struct bundle_input *in);
+
+/* Known secrets from a file: one per line (blank lines and lines starting
+ * with '#' skipped).  NULL-terminated list, NULL on error.  Free with
+ * bundle_secrets_free(). */
+char **bundle_secrets_read(const char *path, struct err *e);
+void bundle_secrets_free(char **v);
 
 /* Lowest-level helpers, exposed for the tests. */
 int bundle_sha256_file(const char *path, char hex[65], uint64_t *size, struct err *e);

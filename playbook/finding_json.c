@@ -1,5 +1,6 @@
 #include "playbook/finding_json.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static json_t *str_or_null(const char *s)
@@ -86,14 +87,9 @@ static int get_str(const json_t *o, const char *k, int nullable, const char **ou
     return 0;
 }
 
-int findings_from_json(const json_t *doc, struct findings *out, struct err *e)
+/* Appends the findings of one JSON array. */
+static int add_list(const json_t *list, struct findings *out, struct err *e)
 {
-    const json_t *list = json_is_object(doc) ? json_object_get(doc, "findings") : NULL;
-    if (!json_is_array(list))
-        return err_set(e, ERR_PARSE, "findings.json: no \"findings\" array");
-    const char *schema = NULL;
-    if (get_str(doc, "schema", 0, &schema) || strcmp(schema, FINDINGS_SCHEMA))
-        return err_set(e, ERR_UNSUPPORTED, "findings.json: schema is not %s", FINDINGS_SCHEMA);
     size_t i;
     const json_t *o;
     json_array_foreach(list, i, o) {
@@ -131,19 +127,70 @@ int findings_from_json(const json_t *doc, struct findings *out, struct err *e)
     return 0;
 }
 
+int findings_from_json(const json_t *doc, struct findings *out, struct err *e)
+{
+    const char *schema = NULL;
+    if (!json_is_object(doc) || get_str(doc, "schema", 0, &schema))
+        return err_set(e, ERR_PARSE, "findings.json: no schema");
+    if (!strcmp(schema, FINDINGS_SCHEMA)) {
+        const json_t *list = json_object_get(doc, "findings");
+        if (!json_is_array(list))
+            return err_set(e, ERR_PARSE, "findings.json: no \"findings\" array");
+        return add_list(list, out, e);
+    }
+    if (!strcmp(schema, FINDINGS_DIAGNOSE_SCHEMA)) {
+        const json_t *steps = json_object_get(doc, "steps");
+        if (!json_is_array(steps))
+            return err_set(e, ERR_PARSE, "findings.json: no \"steps\" array");
+        size_t i;
+        const json_t *st;
+        json_array_foreach(steps, i, st) {
+            const json_t *list = json_object_get(st, "findings");
+            if (!json_is_array(list))
+                return err_set(e, ERR_PARSE, "findings.json: step %zu has no findings array", i + 1);
+            if (add_list(list, out, e))
+                return -1;
+        }
+        return 0;
+    }
+    return err_set(e, ERR_UNSUPPORTED, "findings.json: schema %s is not %s nor %s", schema,
+                   FINDINGS_SCHEMA, FINDINGS_DIAGNOSE_SCHEMA);
+}
+
 static int same(const char *a, const char *b)
 {
     return (!a && !b) || (a && b && !strcmp(a, b));
 }
 
+/* The findings in step order (then the order added): the order of findings.json. */
+static const struct finding **by_step(const struct findings *fs)
+{
+    const struct finding **v = malloc((fs->n ? fs->n : 1) * sizeof *v);
+    size_t k = 0;
+    for (int step = 0; v && step <= STEP_LAST + 1; step++)
+        for (size_t i = 0; i < fs->n; i++) {
+            int st = fs->v[i].step < STEP_FIRST ? 0 : fs->v[i].step > STEP_LAST ? STEP_LAST + 1
+                                                                                : fs->v[i].step;
+            if (st == step)
+                v[k++] = &fs->v[i];
+        }
+    return v;
+}
+
 int findings_equal(const struct findings *x, const struct findings *y, struct err *e)
 {
+    const struct finding **xv = by_step(x), **yv = by_step(y);
+    int r = 0;
+    if (!xv || !yv) {
+        err_set(e, ERR_INTERNAL, "out of memory");
+        goto out;
+    }
     size_t n = x->n < y->n ? x->n : y->n;
     for (size_t i = 0; i < n; i++) {
-        const struct finding *a = &x->v[i], *b = &y->v[i];
+        const struct finding *a = xv[i], *b = yv[i];
         if (strcmp(a->id, b->id)) {
             err_set(e, ERR_NONE, "finding %zu: %s, expected %s", i + 1, a->id, b->id);
-            return 0;
+            goto out;
         }
         const char *what = NULL;
         if (a->step != b->step)
@@ -162,14 +209,18 @@ int findings_equal(const struct findings *x, const struct findings *y, struct er
                 what = "evidence";
         if (what) {
             err_set(e, ERR_NONE, "finding %s: %s differs", a->id, what);
-            return 0;
+            goto out;
         }
     }
     if (x->n != y->n) {
-        const struct finding *extra = x->n > y->n ? &x->v[n] : &y->v[n];
+        const struct finding *extra = x->n > y->n ? xv[n] : yv[n];
         err_set(e, ERR_NONE, "finding %s only in %s", extra->id,
                 x->n > y->n ? "the recomputed findings" : "the saved findings");
-        return 0;
+        goto out;
     }
-    return 1;
+    r = 1;
+out:
+    free(xv);
+    free(yv);
+    return r;
 }

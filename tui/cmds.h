@@ -15,5 +15,8 @@ int cmd_exec(int argc, char **argv);     /* tui/cmd_exec.c */
 extern const struct cmd ts_cmds[];
 
 int cmd_correlate(int argc, char **argv);
+int cmd_verify(int argc, char **argv);  /* tui/cmd_verify.c */
+int cmd_replay(int argc, char **argv);  /* tui/cmd_replay.c */
+int cmd_merge(int argc, char **argv);   /* tui/cmd_merge.c */
 
 #endif

@@ -8,6 +8,9 @@
 const struct cmd ts_cmds[] = {
     {"correlate", "match the ESP packets of two captures (A.pcap B.pcap [--json])", cmd_correlate},
     {"exec", "run a command on every peer at once: exec PEER... -- CMD...", cmd_exec},
+    {"verify", "check an evidence bundle's SHA-256 manifest and scan it for keys: verify BUNDLE", cmd_verify},
+    {"replay", "reopen an evidence bundle with no network: replay BUNDLE [--check|--json|--view]", cmd_replay},
+    {"merge", "combine two half-bundles: merge BUNDLE_A BUNDLE_B --bundle OUT", cmd_merge},
     {NULL, NULL, NULL},
 };
 

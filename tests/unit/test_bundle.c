@@ -16,12 +16,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "playbook/bundle.h"
 #include "playbook/bundle_fs.h"
 #include "playbook/finding_json.h"
 #include "playbook/bundle_report.h"
+#include "playbook/correlate.h"
+#include "playbook/correlate_json.h"
+#include "playbook/replay.h"
 #include "probes/capture.h"
 
 #define PSK "lab-psk-Zq8vW2xY7tR4uKc9"
@@ -732,6 +736,181 @@ static void test_thousands_separator(void **state)
     assert_string_equal(b, "1,234,567");
 }
 
+
+/* ---- the command line, on bundles written here ---- */
+
+static int run(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int run(char *out, size_t size, const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = snprintf(cmd, sizeof cmd, "%s ", TS_BINARY);
+    vsnprintf(cmd + n, sizeof cmd - (size_t)n, fmt, ap);
+    va_end(ap);
+    strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t got = fread(out, 1, size - 1, p);
+    out[got] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The correlation as the export computes it (correlate on both pcaps, local addresses given). */
+static char *computed_correlation(const struct fx *f)
+{
+    struct correlate_opts o;
+    replay_correlate_opts("192.168.77.2", "198.51.100.20", &o);
+    struct correlate_result *r = NULL;
+    struct err e = {0};
+    if (correlate_files(f->pcap_a, f->pcap_b, &o, &r, &e))
+        fail_msg("correlate_files: %s", e.msg);
+    json_t *j = correlate_result_json(r, "gw-a", "gw-b");
+    correlate_result_free(r);
+    char *s = json_dumps(j, JSON_PRESERVE_ORDER);
+    json_decref(j);
+    return s;
+}
+
+static void test_cli_verify_ok_then_names_the_tampered_file(void **state)
+{
+    struct fx *f = *state;
+    write_ok(f);
+    char out[4096];
+    assert_int_equal(run(out, sizeof out, "verify %s", f->out), 0);
+    assert_non_null(strstr(out, "OK"));
+    assert_int_equal(run(out, sizeof out, "verify %s.tar.gz", f->out), 0);
+    tamper(f, "raw/gw-a/002-ip-s-xfrm-state.txt");
+    assert_int_equal(run(out, sizeof out, "verify %s", f->out), 2);
+    assert_non_null(strstr(out, "FAILED: raw/gw-a/002-ip-s-xfrm-state.txt: SHA-256 mismatch"));
+    assert_int_equal(run(out, sizeof out, "verify %s/nope", f->tmp), 64);
+    assert_int_equal(run(out, sizeof out, "verify"), 64);
+}
+
+static void test_cli_verify_with_secrets_file_finds_a_planted_psk(void **state)
+{
+    struct fx *f = *state;
+    char sec[256];
+    snprintf(sec, sizeof sec, "%s/secrets", f->tmp);
+    FILE *fp = fopen(sec, "w");
+    fputs("# the lab's PSK\n" PSK "\n", fp);
+    fclose(fp);
+    write_ok(f);
+    char out[4096];
+    assert_int_equal(run(out, sizeof out, "verify --secrets %s %s", sec, f->out), 0);
+    /* a bundle re-packed by hand with the PSK in it: hashes fine, secret found */
+    char p[512];
+    snprintf(p, sizeof p, "%s/report.md", f->out);
+    chmod(p, 0600);
+    fp = fopen(p, "a");
+    fputs("psk was " PSK "\n", fp);
+    fclose(fp);
+    assert_int_equal(run(out, sizeof out, "verify --secrets %s %s", sec, f->out), 2);
+    assert_non_null(strstr(out, "report.md"));
+}
+
+static void test_cli_replay_check_recomputes_the_correlation(void **state)
+{
+    struct fx *f = *state;
+    char *corr = computed_correlation(f);
+    f->in.correlation_json = corr;
+    write_ok(f);
+    char out[8192];
+    int rc = run(out, sizeof out, "replay --check %s.tar.gz", f->out);
+    assert_non_null(strstr(out, "correlation: recomputed from both pcaps, equal to correlation.json"));
+    /* the findings cannot be re-run here: said, and not claimed equal */
+    assert_non_null(strstr(out, "findings: not recomputed"));
+    assert_int_equal(rc, 0);
+    assert_int_equal(run(out, sizeof out, "replay --json %s", f->out), 0);
+    json_t *doc = json_loads(out, 0, NULL);
+    assert_non_null(doc);
+    const json_t *c = json_object_get(doc, "check");
+    assert_true(json_is_true(json_object_get(c, "correlation_equal")));
+    assert_true(json_is_true(json_object_get(c, "ok")));
+    assert_string_equal(json_string_value(json_object_get(json_object_get(doc, "findings"), "principal")),
+                        "reach.esp_lost_a_to_b");
+    json_decref(doc);
+    free(corr);
+}
+
+static void test_cli_replay_check_reports_a_different_saved_correlation(void **state)
+{
+    struct fx *f = *state;
+    write_ok(f); /* the literal correlation: not what the pcaps give */
+    char out[8192];
+    assert_int_equal(run(out, sizeof out, "replay --check %s", f->out), 2);
+    assert_non_null(strstr(out, "correlation: DIFFERS: "));
+    assert_non_null(strstr(out, "MISMATCH"));
+}
+
+static void test_cli_replay_view_shows_both_ends_and_the_principal_finding(void **state)
+{
+    struct fx *f = *state;
+    char *corr = computed_correlation(f);
+    f->in.correlation_json = corr;
+    write_ok(f);
+    char out[32768];
+    assert_int_equal(run(out, sizeof out, "replay --view --size 140x45 %s", f->out), 0);
+    assert_non_null(strstr(out, "gw-a"));
+    assert_non_null(strstr(out, "gw-b"));
+    assert_non_null(strstr(out, "never reached gw-b"));
+    free(corr);
+}
+
+static void test_cli_merge_two_half_bundles_correlates_both_ends(void **state)
+{
+    struct fx *f = *state;
+    struct err e = {0};
+    /* site A's half: gw-a only; site B's half: gw-b only */
+    struct findings fa = FINDINGS_INIT, fb = FINDINGS_INIT;
+    findings_add(&fa, "transport.natt", STEP_TRANSPORT, SEV_INFO, NULL, "ESP in UDP/4500");
+    findings_add(&fb, "reach.one_end", STEP_REACH, SEV_INFO, "ask site A for its half-bundle",
+                 "only this end was captured");
+    struct bundle_raw ra = f->raws[0], rb = f->raws[2];
+    rb.side = 1;
+    struct bundle_input ia = {.peer = {{"gw-a", true}, {"gw-b", false}}, .raws = &ra, .n_raws = 1,
+                              .pcap = {f->pcap_a, NULL}, .findings = &fa, .exit_status = -1,
+                              .secrets = secrets};
+    struct bundle_input ib = {.peer = {{"gw-b", false}, {"gw-b", true}}, .raws = &rb, .n_raws = 1,
+                              .pcap = {NULL, f->pcap_b}, .findings = &fb, .exit_status = -1,
+                              .secrets = secrets};
+    ib.peer[0].name = "gw-a";
+    char ha[256], hb[256], merged[256], out[8192];
+    snprintf(ha, sizeof ha, "%s/half-a", f->tmp);
+    snprintf(hb, sizeof hb, "%s/half-b", f->tmp);
+    snprintf(merged, sizeof merged, "%s/merged", f->tmp);
+    assert_int_equal(bundle_write(&ia, ha, &e), 0);
+    assert_int_equal(bundle_write(&ib, hb, &e), 0);
+    findings_free(&fa);
+    findings_free(&fb);
+    /* a half-bundle cannot be replay-checked: nothing to correlate */
+    assert_int_equal(run(out, sizeof out, "replay --check %s", ha), 3);
+    assert_int_equal(run(out, sizeof out, "merge %s.tar.gz %s --bundle %s", ha, hb, merged), 0);
+    assert_int_equal(run(out, sizeof out, "verify %s", merged), 0);
+    struct bundle *b = bundle_open(merged, &e);
+    assert_non_null(b);
+    assert_true(bundle_peer_collected(b, 0) && bundle_peer_collected(b, 1));
+    assert_int_equal(bundle_raw_count(b), 2);
+    assert_int_equal(bundle_raw_get(b, 1)->side, 1);
+    const json_t *dirs = json_object_get(bundle_correlation_json(b), "directions");
+    /* gw-a sent 100 ESP, gw-b's capture (until 09:15:42.7) saw 50 of them */
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(dirs, 0), "sent")), 100);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(dirs, 0), "received")), 50);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(dirs, 1), "lost")), 0);
+    bundle_free(b);
+    assert_int_equal(run(out, sizeof out, "replay --check %s", merged), 0);
+    char md[512];
+    snprintf(md, sizeof md, "%s/report.md", merged);
+    char *text = slurp(md, NULL);
+    assert_non_null(strstr(text, "100 ESP packets sent by gw-a"));
+    free(text);
+    /* the same half twice, or a full bundle, is refused */
+    assert_int_equal(run(out, sizeof out, "merge %s %s --bundle %s/m2", ha, ha, f->tmp), 64);
+    write_ok(f);
+    assert_int_equal(run(out, sizeof out, "merge %s %s --bundle %s/m3", f->out, hb, f->tmp), 64);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -753,6 +932,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bundle_report_html_has_svg_timelines_and_fetches_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_without_correlation_claims_no_numbers, setup, teardown),
         cmocka_unit_test(test_thousands_separator),
+        cmocka_unit_test_setup_teardown(test_cli_verify_ok_then_names_the_tampered_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cli_verify_with_secrets_file_finds_a_planted_psk, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cli_replay_check_recomputes_the_correlation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cli_replay_check_reports_a_different_saved_correlation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cli_replay_view_shows_both_ends_and_the_principal_finding, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cli_merge_two_half_bundles_correlates_both_ends, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

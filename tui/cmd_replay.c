@@ -1,0 +1,165 @@
+/* `tunnelscope replay BUNDLE`: an evidence bundle reopened with no network:
+ * its findings, both ends and both captures in the console's model, and the
+ * correlation recomputed from the pcaps and compared with the saved one. */
+#include "tui/cmds.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "playbook/bundle.h"
+#include "playbook/replay.h"
+#include "tui/exitcodes.h"
+#include "tui/replay_model.h"
+#include "tui/safe_text.h"
+#include "tui/ui.h"
+#include "tui/view.h"
+
+static void replay_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: tunnelscope replay [--check | --json | --view [--size COLSxROWS]] BUNDLE\n"
+            "\n"
+            "Reopens an evidence bundle (its folder or its .tar.gz) with no network: the\n"
+            "bundle is verified against its manifest, then the five steps' findings, both\n"
+            "ends and both captures are loaded as the console shows them live.\n"
+            "\n"
+            "  --check        recompute from the bundle's pcaps and raw outputs and compare\n"
+            "                 with what the bundle saved; prints OK or the first difference\n"
+            "  --json         the same as a JSON document (bundle, peers, saved findings, check)\n"
+            "  --view         print the console's screen for the bundle as text\n"
+            "  --size CxR     screen size for --view (default 120x40)\n"
+            "\n"
+            "Exit status: 0 recomputed results equal the saved ones (or the bundle loaded),\n"
+            "2 they differ or the bundle does not verify, 3 nothing could be recomputed\n"
+            "(a half-bundle), 64 bad command line.\n");
+}
+
+static int print_view(const struct bundle *b, int cols, int rows)
+{
+    struct replay_model rm;
+    struct err e = {0};
+    if (replay_model_load(b, &rm, &e)) {
+        fprintf(stderr, "tunnelscope replay: %s\n", e.msg);
+        return TS_EXIT_FAILURE;
+    }
+    struct ui_state ui;
+    ui_init(&ui, 0);
+    ui.pane = PANE_FINDINGS;
+    const struct finding *p = findings_principal(bundle_findings(b));
+    ui.step_sel = p ? p->step : STEP_FIRST;
+    struct view v = view_build(&rm.m, &ui, rows, cols);
+    struct buf out = BUF_INIT;
+    int rc = !v.cell || view_text(&v, &out) ? TS_EXIT_INTERNAL : TS_EXIT_OK;
+    if (!rc)
+        fwrite(out.data, 1, out.len, stdout);
+    buf_free(&out);
+    view_free(&v);
+    replay_model_free(&rm);
+    return rc;
+}
+
+int cmd_replay(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"check", no_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},
+        {"view", no_argument, NULL, 'v'},
+        {"size", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int check = 0, json = 0, view = 0, cols = 120, rows = 40, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            check = 1;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'v':
+            view = 1;
+            break;
+        case 's':
+            if (sscanf(optarg, "%dx%d", &cols, &rows) != 2 || cols < 40 || rows < 12 ||
+                cols > 1000 || rows > 1000) {
+                fprintf(stderr, "tunnelscope replay: --size wants COLSxROWS, e.g. 120x40\n");
+                return TS_EXIT_USAGE;
+            }
+            break;
+        case 'h':
+            replay_usage(stdout);
+            return TS_EXIT_OK;
+        default:
+            replay_usage(stderr);
+            return TS_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1 || check + json + view > 1) {
+        replay_usage(stderr);
+        return TS_EXIT_USAGE;
+    }
+    const char *path = argv[optind];
+    struct stat st;
+    if (lstat(path, &st)) {
+        fprintf(stderr, "tunnelscope replay: %s: no such bundle\n", path);
+        return TS_EXIT_USAGE;
+    }
+    struct err e = {0};
+    struct bundle *b = bundle_open(path, &e);
+    if (!b) {
+        fprintf(stderr, "tunnelscope replay: %s: %s\n", path, e.msg);
+        return TS_EXIT_FAILURE;
+    }
+    int rc;
+    if (check || json) {
+        struct replay_check rc_ = {0};
+        if (replay_check_run(b, &rc_, &e)) {
+            fprintf(stderr, "tunnelscope replay: %s: %s\n", path, e.msg);
+            bundle_free(b);
+            return TS_EXIT_FAILURE;
+        }
+        struct findings re = FINDINGS_INIT;
+        int fr = replay_recompute_findings(b, rc_.correlation, &re, &e);
+        if (fr == 0)
+            replay_compare_findings(b, &re, &rc_);
+        else if (fr < 0)
+            fprintf(stderr, "tunnelscope replay: recomputing the findings: %s\n", e.msg);
+        findings_free(&re);
+        rc = !rc_.correlation_checked && !rc_.findings_checked ? TS_EXIT_NODIAG
+             : replay_check_ok(&rc_)                          ? TS_EXIT_OK
+                                                              : TS_EXIT_FAILURE;
+        if (json) {
+            json_t *doc = replay_check_json(b, &rc_);
+            char *s = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+            if (s)
+                printf("%s\n", s);
+            else
+                rc = TS_EXIT_INTERNAL;
+            free(s);
+            json_decref(doc);
+        } else {
+            if (rc_.correlation_checked)
+                printf("correlation: %s%s\n", rc_.correlation_equal ? "recomputed from both pcaps, equal to correlation.json" : "DIFFERS: ",
+                       rc_.correlation_equal ? "" : rc_.correlation_diff);
+            else
+                printf("correlation: not recomputed (the bundle lacks a capture of each end)\n");
+            if (rc_.findings_checked)
+                printf("findings: %s%s\n", rc_.findings_equal ? "recomputed, equal to findings.json" : "DIFFER: ",
+                       rc_.findings_equal ? "" : rc_.findings_diff);
+            else
+                printf("findings: not recomputed (%s)\n", fr > 0 ? e.msg : "error");
+            printf("%s\n", rc == TS_EXIT_OK ? "OK" : rc == TS_EXIT_NODIAG ? "NOTHING RECOMPUTED" : "MISMATCH");
+        }
+        replay_check_free(&rc_);
+    } else {
+        /* --view, and for now the default: the console's first screen as text */
+        rc = print_view(b, cols, rows);
+    }
+    bundle_free(b);
+    return rc;
+}
