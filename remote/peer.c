@@ -437,6 +437,18 @@ const struct err *peer_error(const struct peer *p) { return &p->err; }
 const char *peer_hostkey_fingerprint(const struct peer *p) { return p->fingerprint; }
 const char *peer_known_hosts(const struct peer *p) { return p->known_hosts_file; }
 
+int peer_trust_hostkey(struct peer *p, const char *fingerprint, struct err *e)
+{
+    if (!fingerprint || strncmp(fingerprint, "SHA256:", 7) != 0)
+        return err_set(e, ERR_USAGE, "not a SHA256 fingerprint");
+    char *fp = strdup(fingerprint);
+    if (!fp)
+        return err_set(e, ERR_INTERNAL, "out of memory");
+    free(p->trusted_fp);
+    p->trusted_fp = fp;
+    return 0;
+}
+
 const char *peer_state_name(enum peer_state s)
 {
     switch (s) {
@@ -618,6 +630,7 @@ void peer_free(struct peer *p)
     free(p->ssh_config);
     free(p->known_hosts_opt);
     free(p->fingerprint);
+    free(p->trusted_fp);
     free(p->known_hosts_file);
     free(p);
 }
@@ -744,7 +757,8 @@ static int ssh_check_hostkey(struct peer *p)
         return -1;
     case SSH_KNOWN_HOSTS_NOT_FOUND:
     case SSH_KNOWN_HOSTS_UNKNOWN:
-        if (p->opts.accept_new_hostkey) {
+        if (p->opts.accept_new_hostkey ||
+            (p->trusted_fp && p->fingerprint && !strcmp(p->trusted_fp, p->fingerprint))) {
             if (ssh_session_update_known_hosts(p->s) != SSH_OK) {
                 peer_set_failed(p, ERR_IO, "%s: cannot write %s: %s", p->spec.name,
                                 p->known_hosts_file, ssh_get_error(p->s));

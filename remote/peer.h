@@ -117,6 +117,12 @@ const struct err *peer_error(const struct peer *p);
 const char *peer_hostkey_fingerprint(const struct peer *p);
 /* The known_hosts file used for this peer, NULL for local. */
 const char *peer_known_hosts(const struct peer *p);
+/* The user checked this fingerprint ("SHA256:...", as peer_hostkey_fingerprint()
+ * gave it) and trusts it: on the next peer_connect(), an unknown host key with
+ * exactly this fingerprint is written to known_hosts and the connection goes
+ * on.  Any other unknown key is refused as before, a changed key always.
+ * For a console that asks instead of --accept-new-hostkey.  0 / -1. */
+int peer_trust_hostkey(struct peer *p, const char *fingerprint, struct err *e);
 
 /* Starts connecting (IDLE, CLOSED or FAILED -> CONNECTING; local -> READY).
  * Never blocks.  0 / -1 (bad options, resolution failed: state FAILED). */

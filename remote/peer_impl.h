@@ -44,6 +44,7 @@ struct peer {
     enum peer_state state;
     struct err err;
     char *fingerprint;
+    char *trusted_fp;         /* peer_trust_hostkey() */
     char *known_hosts_file;
     struct rcmd *cmds;
     /* ssh */

@@ -10,6 +10,7 @@ struct cmd {
 };
 
 int cmd_exec(int argc, char **argv);     /* tui/cmd_exec.c */
+int cmd_console(int argc, char **argv);  /* tui/cmd_console.c: also when argv[1] is no command */
 
 /* The table, NULL-terminated, defined in tui/main.c. */
 extern const struct cmd ts_cmds[];

@@ -7,6 +7,7 @@
 
 const struct cmd ts_cmds[] = {
     {"correlate", "match the ESP packets of two captures (A.pcap B.pcap [--json])", cmd_correlate},
+    {"console", "the incident console (the default): [console] PEER_A PEER_B [options]", cmd_console},
     {"exec", "run a command on every peer at once: exec PEER... -- CMD...", cmd_exec},
     {"verify", "check an evidence bundle's SHA-256 manifest and scan it for keys: verify BUNDLE", cmd_verify},
     {"replay", "reopen an evidence bundle with no network: replay BUNDLE [--check|--json|--view]", cmd_replay},
@@ -17,7 +18,8 @@ const struct cmd ts_cmds[] = {
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: tunnelscope COMMAND [ARGS...]\n"
+            "usage: tunnelscope [OPTIONS] PEER_A PEER_B   (the console; see 'tunnelscope console --help')\n"
+            "       tunnelscope COMMAND [ARGS...]\n"
             "       tunnelscope --help | --version\n"
             "\n"
             "An incident console for site-to-site IPsec/IKEv2 tunnels with NAT traversal:\n"
@@ -63,6 +65,6 @@ int main(int argc, char **argv)
     for (const struct cmd *c = ts_cmds; c->name; c++)
         if (!strcmp(argv[1], c->name))
             return c->run(argc - 1, argv + 1);
-    fprintf(stderr, "tunnelscope: unknown command '%s' (try 'tunnelscope --help')\n", argv[1]);
-    return TS_EXIT_USAGE;
+    /* not a command: `tunnelscope PEER_A PEER_B [options]` opens the console */
+    return cmd_console(argc, argv);
 }

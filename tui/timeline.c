@@ -82,6 +82,13 @@ const struct tl_totals *timeline_totals(const struct timeline *t, int dir)
     return &t->tot[dir == TL_BA];
 }
 
+int timeline_covered(const struct timeline *t, int side, int64_t ts_ns)
+{
+    side &= 1;
+    return t->span_start[side] && ts_ns >= t->span_start[side] &&
+           (!t->span_end[side] || ts_ns <= t->span_end[side]);
+}
+
 static struct tl_spi *spi_find(struct timeline *t, uint32_t spi, int create)
 {
     if (t->last_spi < t->n_spis && t->spis[t->last_spi].spi == spi)

@@ -87,6 +87,8 @@ uint64_t timeline_dropped(const struct timeline *t);
 int timeline_row_dir(const struct timeline *t, const struct tl_row *r);
 /* Time of a row: A's time when A saw it, else B's. */
 int64_t timeline_row_ts(const struct tl_row *r);
+/* Whether this end was capturing at ts_ns (its span covers it). */
+int timeline_covered(const struct timeline *t, int side, int64_t ts_ns);
 /* The earliest capture start of the two ends (0 none). */
 int64_t timeline_start(const struct timeline *t);
 

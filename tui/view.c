@@ -574,18 +574,18 @@ static void pkt_text(const struct tl_pkt *p, char *out, size_t n)
     }
 }
 
-static void packet_row(struct ctx *c, int r, const struct tl_row *row, int tw, int half, int gw)
+static void packet_row(struct ctx *c, int r, const struct tl_row *row, int x0, int tw, int half, int gw)
 {
     const struct timeline *tl = c->m->tl;
     int64_t t0 = timeline_start(tl);
     int64_t ts = timeline_row_ts(row);
     double rel = t0 ? (double)(ts - t0) / 1e9 : 0.0;
-    putf(c, r, 0, tw, ROLE_DIM, "%8.3f", rel);
+    putf(c, r, x0, tw, ROLE_DIM, "%8.3f", rel);
     int dir = timeline_row_dir(tl, row);
     int both = row->have == 3u;
     int lost = (row->flags & TL_ROW_LOST) != 0;
     for (int x = 0; x < 2; x++) {
-        int col = x ? tw + half + gw : tw;
+        int col = x0 + (x ? tw + half + gw : tw);
         char t[96];
         if (row->have & (1u << x)) {
             pkt_text(&row->p[x], t, sizeof t);
@@ -609,12 +609,13 @@ static void packet_row(struct ctx *c, int r, const struct tl_row *row, int tw, i
         } else if (receiver == x) {
             put_raw(c, r, col + 1, half - 1, ROLE_DIM, G(c, G_ELLIPSIS));
         } else if (receiver == other) {
-            put_raw(c, r, col + 1, half - 1, ROLE_DIM, "(not seen sent)");
+            int seen = timeline_covered(tl, x, row->p[other].ts_ns);
+            put_raw(c, r, col + 1, half - 1, ROLE_DIM, seen ? "(not seen sent)" : "(not capturing)");
         }
     }
     const char *g = dir == TL_AB ? G(c, G_ARROW_AB) : dir == TL_BA ? G(c, G_ARROW_BA) : NULL;
     if (g)
-        put_raw(c, r, tw + half + (gw - 2) / 2, gw, lost ? ROLE_LOSS : both ? ROLE_OK : ROLE_DIM, g);
+        put_raw(c, r, x0 + tw + half + (gw - 2) / 2, gw, lost ? ROLE_LOSS : both ? ROLE_OK : ROLE_DIM, g);
 }
 
 static void filter_text(const struct ui_state *ui, char *out, size_t n)
@@ -639,11 +640,16 @@ static int ends_pane(struct ctx *c, int r0, int r1)
     int w = c->v->cols;
     int tw = 9, gw = 4;
     int half = (w - tw - gw) / 2;
-    int bx = tw + half + gw;
+    int x0 = 0;
+    if (half > 64) { /* wide: keep the two halves close, centred */
+        half = 64;
+        x0 = (w - tw - gw - 2 * half) / 2;
+    }
+    int bx = x0 + tw + half + gw;
     /* titles */
     fill(c, r0, 0, w, ROLE_BORDER, G(c, G_H));
     for (int x = 0; x < 2; x++) {
-        int col = x ? bx : tw;
+        int col = x ? bx : x0 + tw;
         char t[96];
         snprintf(t, sizeof t, " %s %s ", x ? "B" : "A", m->end[x].name ? m->end[x].name : "?");
         int n = put(c, r0, col + 1, half - 2, x ? ROLE_B : ROLE_A, t);
@@ -657,16 +663,16 @@ static int ends_pane(struct ctx *c, int r0, int r1)
         nsa = 1;
     if (nsa > 2 && r1 - r0 < 20)
         nsa = 2;
-    put_raw(c, r, 0, tw, ROLE_DIM, "SAs");
+    put_raw(c, r, x0, tw, ROLE_DIM, "SAs");
     for (int x = 0; x < 2; x++)
-        sa_rows(c, r, x, x ? bx + 1 : tw + 1, half - 1, nsa);
+        sa_rows(c, r, x, x ? bx + 1 : x0 + tw + 1, half - 1, nsa);
     r += nsa;
     /* column heads and the filter */
     fill(c, r, 0, w, ROLE_BORDER, G(c, G_H));
-    put_raw(c, r, 0, tw, ROLE_HEADING, "time s");
+    put_raw(c, r, x0, tw, ROLE_HEADING, "time s");
     char f[96];
     filter_text(ui, f, sizeof f);
-    int hx = tw + 1;
+    int hx = x0 + tw + 1;
     hx += put_raw(c, r, hx, half, ROLE_HEADING, " packets ");
     if (f[0]) {
         hx += put_raw(c, r, hx, half, ROLE_WARN, " filter:");
@@ -686,7 +692,7 @@ static int ends_pane(struct ctx *c, int r0, int r1)
         const char *hint = m->capture == MC_STARTING ? "starting the capture on both ends..."
                            : m->capture == MC_RUNNING ? "capturing: no IKE/ESP packet yet"
                                                       : "no capture yet: press c to capture at both ends";
-        put_raw(c, r, tw + 1, w - tw - 1, ROLE_DIM, hint);
+        put_raw(c, r, x0 + tw + 1, w - x0 - tw - 1, ROLE_DIM, hint);
         return page;
     }
     /* rows that pass the filter, the last one at the anchor */
@@ -709,9 +715,9 @@ static int ends_pane(struct ctx *c, int r0, int r1)
             pick[n++] = a;
     }
     if (n == 0)
-        put_raw(c, r, tw + 1, w - tw - 1, ROLE_DIM, "no packet matches the filter (x clears it)");
+        put_raw(c, r, x0 + tw + 1, w - x0 - tw - 1, ROLE_DIM, "no packet matches the filter (x clears it)");
     for (int i = n - 1; i >= 0; i--, r++)
-        packet_row(c, r, timeline_row(tl, pick[i]), tw, half, gw);
+        packet_row(c, r, timeline_row(tl, pick[i]), x0, tw, half, gw);
     free(pick);
     return page;
 }
