@@ -4,11 +4,14 @@
 #include "remote/peer.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <libssh/callbacks.h>
@@ -142,6 +145,10 @@ int peer_spec_parse(const char *text, struct peer_spec *out, struct err *e)
             goto fail;
         }
         host++;
+        if (strchr(host, '[')) {
+            err_set(e, ERR_USAGE, "peer '%s': unexpected bracket", text);
+            goto fail;
+        }
         if (!strchr(host, ':')) {
             err_set(e, ERR_USAGE, "peer '%s': brackets are for IPv6 addresses", text);
             goto fail;
@@ -797,8 +804,31 @@ static void methods_text(int m, char *out, size_t n)
         snprintf(out, n, "none");
 }
 
+/* A link that dies silently (no FIN, no RST: a gateway powered off, a
+ * firewall dropping) would keep a READY peer "connected" for as long as TCP
+ * retransmits (many minutes).  TCP keepalives and a user timeout make the
+ * kernel give up after about KEEPALIVE_IDLE_S + KEEPALIVE_INTVL_S *
+ * KEEPALIVE_CNT seconds; the socket error then reaches libssh and the peer
+ * goes to FAILED/ERR_DISCONNECTED.  Does nothing on a ProxyCommand's socket. */
+#define KEEPALIVE_IDLE_S 10
+#define KEEPALIVE_INTVL_S 5
+#define KEEPALIVE_CNT 3
+
+static void tcp_keepalive(socket_t fd)
+{
+    int on = 1, idle = KEEPALIVE_IDLE_S, intvl = KEEPALIVE_INTVL_S, cnt = KEEPALIVE_CNT;
+    unsigned int user_timeout_ms = (KEEPALIVE_IDLE_S + KEEPALIVE_INTVL_S * KEEPALIVE_CNT) * 1000u;
+    if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) != 0)
+        return; /* not a socket we can tune */
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof user_timeout_ms);
+}
+
 static void ssh_become_ready(struct peer *p)
 {
+    tcp_keepalive(ssh_get_fd(p->s));
     p->event = ssh_event_new();
     if (!p->event || ssh_event_add_session(p->event, p->s) != SSH_OK) {
         peer_set_failed(p, ERR_INTERNAL, "%s: cannot watch the session", p->spec.name);

@@ -147,6 +147,28 @@ check "a dropped peer makes exec exit 3" '[ $rc = 3 ]'
 check "the drop is reported as a lost connection" 'grep -q "gw-b.*connection lost" "$tmp/drop.out"'
 check "the other peer finished its command" 'grep -qx "gw-a| finished" "$tmp/drop.out"'
 
+# --- a link that dies silently (packets dropped, no RST): TCP keepalives notice it
+# shellcheck disable=SC2016
+ts exec --timeout 90 gw-a gw-b -- 'case $(hostname) in gw-a) sleep 12; echo finished ;; gw-b) sleep 80 ;; esac' \
+    > "$tmp/silent.out" 2>&1 &
+bgpid=$!
+for _ in $(seq 80); do [ -n "$(ns_cmd gw-b 'sleep 80')" ] && break; sleep 0.1; done
+"$natlab" gw gw-b nft -f - <<'NFT'
+table inet tsblk {
+  chain in { type filter hook input priority -10; tcp dport 22 drop; }
+  chain out { type filter hook output priority -10; tcp sport 22 drop; }
+}
+NFT
+t0=$(now)
+wait "$bgpid"; rc=$?; bgpid=
+t1=$(now)
+"$natlab" gw gw-b nft delete table inet tsblk
+echo "   silent drop noticed after $(elapsed "$t0" "$t1") s"
+check "a silently dead link makes exec exit 3" '[ $rc = 3 ]'
+check "the dead link is reported as a lost connection" 'grep -q "gw-b: connection lost" "$tmp/silent.out"'
+check "the dead link is noticed within 45 s" 'lt "$(elapsed "$t0" "$t1")" 45'
+check "the other peer finished meanwhile" 'grep -qx "gw-a| finished" "$tmp/silent.out"'
+
 # --- SIGKILL of the console during a stream: no tcpdump left on the gateway
 ts exec --save "$tmp/cap" --timeout 6 gw-a -- tcpdump -U -i any -w - udp port 4500 >/dev/null 2>&1 &
 bgpid=$!
