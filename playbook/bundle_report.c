@@ -762,7 +762,8 @@ static void body(struct out *o, const struct bundle_report_in *in, struct err *e
     }
     put(o, " Every claim below names the file of this bundle that proves it; ");
     file_ref(o, "manifest.json");
-    put(o, " lists every file with its SHA-256 (check with `tunnelscope verify`).");
+    put(o, o->f == HTML ? " lists every file with its SHA-256 (check with <code>tunnelscope verify</code>)."
+                        : " lists every file with its SHA-256 (check with `tunnelscope verify`).");
     para_close(o);
     if (in->note) {
         para_open(o);

@@ -911,6 +911,7 @@ static void test_cli_merge_two_half_bundles_correlates_both_ends(void **state)
     assert_int_equal(run(out, sizeof out, "merge %s %s --bundle %s/m3", f->out, hb, f->tmp), 64);
 }
 
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
