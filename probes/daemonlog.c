@@ -174,7 +174,8 @@ static bool classify(struct span m, struct log_event *ev)
         ev->kind = LOG_NAT_REMOTE;
     } else if (span_find(m, "sending keep alive") || span_find(m, "sending NAT-T Keep-Alive")) {
         ev->kind = LOG_KEEPALIVE;
-    } else if (span_find(m, "TS_UNACCEPTABLE")) {
+    } else if (span_find(m, "TS_UNACCEPTABLE") ||
+               (span_starts(m, "traffic selectors ") && span_find(m, " unacceptable"))) {
         ev->kind = LOG_TS_UNACCEPTABLE;
     } else if (span_find(m, "NO_PROPOSAL_CHOSEN") || span_find(m, "no acceptable proposal") ||
                span_find(m, "no matching proposal")) {

@@ -516,6 +516,12 @@ int iptables_parse_save(const char *text, size_t len, struct fw_fact *out, struc
                 lower_copy(c->hook, sizeof c->hook, name);
                 lower_copy(c->policy, sizeof c->policy, pol);
             }
+        } else if (line.p[0] == '[' && in_table && span_find(line, "] -A ")) {
+            /* iptables-save -c: "[packets:bytes] -A CHAIN ..." */
+            const char *a = span_find(line, "] -A ");
+            struct span rl = {a + 2, (size_t)(line.p + line.len - a - 2)};
+            if (ipt_rule(out, table, rl, e, lineno) != 0)
+                goto fail;
         } else if (span_starts(line, "-A ") && in_table) {
             if (ipt_rule(out, table, line, e, lineno) != 0)
                 goto fail;
@@ -535,11 +541,9 @@ fail:
     return -1;
 }
 
-long fw_nat_exemption_before(const struct fw_fact *f, size_t i, const char *src,
-                             const char *dst)
+static long exemption_in_chain(const struct fw_fact *f, size_t i, const char *src,
+                               const char *dst)
 {
-    if (i >= f->n_rule)
-        return -1;
     const struct fw_rule *nat = &f->rule[i];
     for (size_t k = 0; k < i; k++) {
         const struct fw_rule *r = &f->rule[k];
@@ -556,6 +560,29 @@ long fw_nat_exemption_before(const struct fw_fact *f, size_t i, const char *src,
         bool d_ok = !r->daddr[0] || (dst && !strcmp(r->daddr, dst));
         if (s_ok && d_ok)
             return (long)k;
+    }
+    return -1;
+}
+
+long fw_nat_exemption_before(const struct fw_fact *f, size_t i, const char *src,
+                             const char *dst)
+{
+    if (i >= f->n_rule)
+        return -1;
+    long x = exemption_in_chain(f, i, src, dst);
+    if (x >= 0)
+        return x;
+    /* the NAT rule sits in a user chain: look before each jump into it */
+    const struct fw_rule *nat = &f->rule[i];
+    for (size_t j = 0; j < f->n_rule; j++) {
+        const struct fw_rule *r = &f->rule[j];
+        if (r->verdict == FW_JUMP && !strcmp(r->target, nat->chain) &&
+            !strcmp(r->family, nat->family) && !strcmp(r->table, nat->table) &&
+            strcmp(r->chain, nat->chain) != 0) {
+            x = exemption_in_chain(f, j, src, dst);
+            if (x >= 0)
+                return x;
+        }
     }
     return -1;
 }

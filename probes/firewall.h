@@ -82,8 +82,10 @@ int iptables_parse_save(const char *text, size_t len, struct fw_fact *out, struc
 /* For the SNAT/MASQUERADE rule `i`: the index of the first earlier rule of the
  * same chain that lets traffic from `src` to `dst` (subnets as text; NULL =
  * any) leave without NAT: an ACCEPT/RETURN with an IPsec-policy match, or an
- * ACCEPT/RETURN whose saddr/daddr are those subnets (or unset).  -1 when
- * none: the protected traffic would be NATed before IPsec sees it. */
+ * ACCEPT/RETURN whose saddr/daddr are those subnets (or unset); when the NAT
+ * rule sits in a user chain, the rules before each jump into that chain are
+ * searched too (one level).  -1 when none: the protected traffic would be
+ * NATed before IPsec sees it. */
 long fw_nat_exemption_before(const struct fw_fact *f, size_t i, const char *src,
                              const char *dst);
 

@@ -60,6 +60,9 @@ struct ct_fact {
     struct opt_u64 shown;                /* "N flow entries have been shown." */
 };
 
+/* Reads stdout alone or stdout+stderr: when the "N flow entries have been
+ * shown" summary is there, fewer entries than announced is ERR_TRUNCATED;
+ * without it, empty output is no flow. */
 int conntrack_parse_udp(const char *text, size_t len, struct ct_fact *out, struct err *e);
 
 /* ---- ip route get ------------------------------------------------------- */
