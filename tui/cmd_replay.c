@@ -3,14 +3,19 @@
  * correlation recomputed from the pcaps and compared with the saved one. */
 #include "tui/cmds.h"
 
+#include <curses.h>
 #include <getopt.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "playbook/bundle.h"
 #include "playbook/replay.h"
+#include "tui/draw.h"
 #include "tui/exitcodes.h"
 #include "tui/replay_model.h"
 #include "tui/safe_text.h"
@@ -29,7 +34,8 @@ static void replay_usage(FILE *out)
             "  --check        recompute from the bundle's pcaps and raw outputs and compare\n"
             "                 with what the bundle saved; prints OK or the first difference\n"
             "  --json         the same as a JSON document (bundle, peers, saved findings, check)\n"
-            "  --view         print the console's screen for the bundle as text\n"
+            "  --view         print the console's screen for the bundle as text (the default\n"
+            "                 when not on a terminal; on a terminal: the console itself)\n"
             "  --size CxR     screen size for --view (default 120x40)\n"
             "\n"
             "Exit status: 0 recomputed results equal the saved ones (or the bundle loaded),\n"
@@ -59,6 +65,63 @@ static int print_view(const struct bundle *b, int cols, int rows)
     view_free(&v);
     replay_model_free(&rm);
     return rc;
+}
+
+/* The console on the bundle: the same view and keys as live, with no network.
+ * Actions that need a peer (capture, re-run, sweep, export) only say so. */
+static int run_console(const struct bundle *b)
+{
+    struct replay_model rm;
+    struct err e = {0};
+    if (replay_model_load(b, &rm, &e)) {
+        fprintf(stderr, "tunnelscope replay: %s\n", e.msg);
+        return TS_EXIT_FAILURE;
+    }
+    setlocale(LC_ALL, "");
+    const char *cs = nl_langinfo(CODESET);
+    struct ui_state ui;
+    ui_init(&ui, !(cs && (!strcmp(cs, "UTF-8") || !strcmp(cs, "utf8"))));
+    const struct finding *p = findings_principal(bundle_findings(b));
+    ui.step_sel = p ? p->step : STEP_FIRST;
+    if (!initscr()) {
+        replay_model_free(&rm);
+        return TS_EXIT_INTERNAL;
+    }
+    cbreak();
+    noecho();
+    nonl();
+    keypad(stdscr, TRUE);
+    set_escdelay(25);
+    curs_set(0);
+    draw_init();
+    for (;;) {
+        int rows, cols;
+        getmaxyx(stdscr, rows, cols);
+        struct view v = view_build(&rm.m, &ui, rows, cols);
+        if (v.page > 0)
+            ui.page = v.page;
+        draw_view(stdscr, &v);
+        view_free(&v);
+        wnoutrefresh(stdscr);
+        doupdate();
+        int ch = getch();
+        if (ch == ERR)
+            continue;
+        if (ch == KEY_RESIZE) {
+            clearok(curscr, TRUE);
+            continue;
+        }
+        int r = tui_handle_key(&ui, &rm.m, ch);
+        if (r & TUI_QUIT)
+            break;
+        if (r & TUI_ACTION) {
+            ui.action = ACT_NONE;
+            rm.m.message = "replay: no peer to talk to (this is a recorded bundle)";
+        }
+    }
+    endwin();
+    replay_model_free(&rm);
+    return TS_EXIT_OK;
 }
 
 int cmd_replay(int argc, char **argv)
@@ -156,8 +219,9 @@ int cmd_replay(int argc, char **argv)
             printf("%s\n", rc == TS_EXIT_OK ? "OK" : rc == TS_EXIT_NODIAG ? "NOTHING RECOMPUTED" : "MISMATCH");
         }
         replay_check_free(&rc_);
+    } else if (!view && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
+        rc = run_console(b);
     } else {
-        /* --view, and for now the default: the console's first screen as text */
         rc = print_view(b, cols, rows);
     }
     bundle_free(b);
