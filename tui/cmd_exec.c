@@ -108,7 +108,8 @@ static void on_data(struct rcmd *c, int is_stderr, const char *data, size_t len,
     }
     buf_append(&ep->pending[is_stderr ? 1 : 0], data, len);
     flush_lines(ep, is_stderr ? 1 : 0, 0);
-    fflush(stdout);
+    if (fflush(stdout) != 0 || ferror(stdout))
+        exec_interrupted = 1; /* nobody reads us any more (| head): stop the commands */
 }
 
 static int worse(int a, int b)

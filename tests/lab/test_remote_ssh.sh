@@ -86,6 +86,12 @@ check "the capture holds packets, not only the header" '[ "$size" -gt 100 ]'
 check "gw-b kept working meanwhile (3 ticks)" '[ "$(grep -c "^gw-b|! tick" <<<"$out")" = 3 ]' || echo "$out"
 check "the capture ended by its own timeout (124) is reported" 'grep -q "gw-a: exit status 124" <<<"$out"'
 
+# --- ProxyJump (libssh 0.10 runs it as a ProxyCommand): gw-b reached through gw-a
+{ cat "$cfg"; printf 'Host gw-b-via-a\n    HostName 10.99.0.3\n    User root\n    IdentityFile %s\n    ProxyCommand ssh -F %s -W [%%h]:%%p gw-a\n' \
+    "$(dirname "$kh")/id_ed25519" "$cfg"; } > "$tmp/config_jump"
+out=$(ts exec -F "$tmp/config_jump" gw-b-via-a -- hostname 2>&1); rc=$?
+check "a peer behind a ProxyCommand answers" '[ $rc = 0 ] && grep -qx "gw-b-via-a| gw-b" <<<"$out"' || echo "$out"
+
 # --- unknown host key: refused, fingerprint printed, accepted only when asked
 : > "$tmp/kh_empty"
 fp=$(ssh-keygen -lf "$work/gw-a/etc/ssh_host_ed25519_key.pub" | awk '{print $2}')

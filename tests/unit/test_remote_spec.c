@@ -118,7 +118,10 @@ static void test_resolve_applies_explicit_config_file(void **state)
                              "    UserKnownHostsFile /tmp/ts-lab-known\n"
                              "Host jumped\n"
                              "    HostName 10.99.0.9\n"
-                             "    ProxyCommand nc -q0 %h %p\n");
+                             "    ProxyCommand nc -q0 %h %p\n"
+                             "Host behind\n"
+                             "    HostName 10.0.0.5\n"
+                             "    ProxyJump jump.example\n");
     char cfg[128];
     snprintf(cfg, sizeof cfg, "%s/lab_config", tmpdir);
     struct peer_opts o = {.ssh_config = cfg};
@@ -142,6 +145,16 @@ static void test_resolve_applies_explicit_config_file(void **state)
     assert_int_equal(peer_resolve(&s, &o, &r, &e), 0);
     assert_non_null(r.proxy_command);
     assert_non_null(strstr(r.proxy_command, "nc -q0"));
+    peer_resolved_clear(&r);
+    peer_spec_clear(&s);
+
+    /* libssh 0.10 turns ProxyJump into a ProxyCommand running ssh -W */
+    assert_int_equal(peer_spec_parse("behind", &s, &e), 0);
+    assert_int_equal(peer_resolve(&s, &o, &r, &e), 0);
+    assert_string_equal(r.host, "10.0.0.5");
+    assert_non_null(r.proxy_command);
+    assert_non_null(strstr(r.proxy_command, "-W"));
+    assert_non_null(strstr(r.proxy_command, "jump.example"));
     peer_resolved_clear(&r);
     peer_spec_clear(&s);
 }
