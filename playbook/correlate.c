@@ -60,7 +60,7 @@ static int res_add(struct reservoir *r, int64_t x)
     r->rng ^= r->rng << 13;
     r->rng ^= r->rng >> 7;
     r->rng ^= r->rng << 17;
-    uint64_t j = r->rng % r->seen;
+    uint64_t j = r->seen < (1ull << 32) ? ((r->rng >> 32) * r->seen) >> 32 : r->rng % r->seen;
     if (j < r->cap)
         r->v[j] = x;
     return 0;
@@ -193,7 +193,7 @@ struct correlate *correlate_new(const struct correlate_opts *o, struct err *e)
     if (!c->o.grace_ns)
         c->o.grace_ns = 1000000000;
     if (!c->o.idle_ns)
-        c->o.idle_ns = 60ll * 1000000000;
+        c->o.idle_ns = 10ll * 1000000000;
     if (!c->o.bootstrap)
         c->o.bootstrap = 4096;
     c->mask = c->o.window - 1;
@@ -549,6 +549,8 @@ static int on_esp(struct correlate *c, int side, const struct capture_event *ev,
     else
         sp->maxseq[side] = q;
     sp->have_max[side] = 1;
+    /* The next sequence number's slot is usually the next one touched. */
+    __builtin_prefetch(&sp->ring[(sp->head + 1) & c->mask], 1);
     if (sl->seen == 3) {
         sp->matched++;
         if (sp->dir == CORRELATE_DIR_UNKNOWN && sl->ttl[0] != sl->ttl[1])

@@ -45,7 +45,7 @@ struct correlate_opts {
     uint32_t window;            /* sequence numbers kept per SPI, power of two; 0: 16384 */
     int64_t grace_ns;           /* a sender's packet in the last grace_ns of the receiver's
                                    capture is not counted lost; 0: 1 s */
-    int64_t idle_ns;            /* an SPI silent this long is settled and its ring freed; 0: 60 s */
+    int64_t idle_ns;            /* an SPI silent this long is settled and its ring freed; 0: 10 s */
     uint32_t bootstrap;         /* events per side buffered to learn local addresses and the clock
                                    offset before correlating; 0: 4096 */
     struct capture_addr local[2]; /* family 0: learn it */

@@ -19,49 +19,90 @@ static uint64_t mix64(uint64_t k)
     return k;
 }
 
+struct prefix_hash {
+    const struct capture_event *ev;
+    uint32_t *tab;
+    size_t cap;
+};
+
+static int prefix_hash_init(struct prefix_hash *h, const struct capture_event *ev, size_t n)
+{
+    h->ev = ev;
+    h->cap = 16;
+    while (h->cap < n * 2)
+        h->cap *= 2;
+    h->tab = calloc(h->cap, sizeof *h->tab);
+    if (!h->tab)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (ev[i].kind != CAPTURE_ESP)
+            continue;
+        size_t k = mix64((uint64_t)ev[i].spi << 32 | ev[i].seq) & (h->cap - 1);
+        while (h->tab[k])
+            k = (k + 1) & (h->cap - 1);
+        h->tab[k] = (uint32_t)i + 1;
+    }
+    return 0;
+}
+
+static const struct capture_event *prefix_hash_find(const struct prefix_hash *h,
+                                                    const struct capture_event *ev)
+{
+    for (size_t k = mix64((uint64_t)ev->spi << 32 | ev->seq) & (h->cap - 1); h->tab[k];
+         k = (k + 1) & (h->cap - 1)) {
+        const struct capture_event *x = &h->ev[h->tab[k] - 1];
+        if (x->spi == ev->spi && x->seq == ev->seq)
+            return x;
+    }
+    return NULL;
+}
+
 /* No ESP packet of the two prefixes matched: the captures started far apart (or the
- * clocks are).  Look for the packets of one prefix further into the other file, both
- * ways round, and collect matched pairs for correlate_learn().  Returns the pairs found. */
+ * clocks are).  Both files are read again side by side, each packet looked up in the
+ * other file's prefix: the later capture's first packets are found in the earlier file
+ * after reading about as far as the start difference.  Collects matched pairs for
+ * correlate_learn(); returns how many. */
 static size_t find_pairs(const char *const paths[2], struct capture_event *const pre[2],
                          const size_t npre[2], struct capture_event *pa, struct capture_event *pb,
                          struct err *e)
 {
+    struct prefix_hash h[2] = {{0}, {0}};
+    struct capture_file *f[2] = {NULL, NULL};
     size_t found = 0;
-    for (int s = 0; s < 2 && !found; s++) {
-        size_t cap = 16;
-        while (cap < npre[s] * 2)
-            cap *= 2;
-        uint32_t *tab = calloc(cap, sizeof *tab);
-        if (!tab)
-            return 0;
-        for (size_t i = 0; i < npre[s]; i++) {
-            if (pre[s][i].kind != CAPTURE_ESP)
-                continue;
-            size_t h = mix64((uint64_t)pre[s][i].spi << 32 | pre[s][i].seq) & (cap - 1);
-            while (tab[h])
-                h = (h + 1) & (cap - 1);
-            tab[h] = (uint32_t)i + 1;
-        }
-        struct capture_file *f = capture_file_open(paths[!s], e);
+    int live[2] = {1, 1};
+    for (int s = 0; s < 2; s++) {
+        if (prefix_hash_init(&h[s], pre[s], npre[s]) != 0)
+            goto done;
+        /* Skip what the prefix already holds. */
+        f[s] = capture_file_open(paths[s], e);
         struct capture_event ev;
-        for (uint32_t n = 0; f && n < SCAN_MAX && found < PAIRS; n++) {
-            if (capture_file_next(f, &ev, e) != 1)
+        for (size_t i = 0; f[s] && i < npre[s]; i++)
+            if (capture_file_next(f[s], &ev, e) != 1)
                 break;
-            if (ev.kind != CAPTURE_ESP)
-                continue;
-            size_t h = mix64((uint64_t)ev.spi << 32 | ev.seq) & (cap - 1);
-            for (; tab[h]; h = (h + 1) & (cap - 1)) {
-                const struct capture_event *x = &pre[s][tab[h] - 1];
-                if (x->spi == ev.spi && x->seq == ev.seq) {
-                    pa[found] = s == 0 ? *x : ev;
-                    pb[found] = s == 0 ? ev : *x;
-                    found++;
-                    break;
-                }
-            }
+        live[s] = f[s] != NULL;
+    }
+    for (uint32_t n = 0; (live[0] || live[1]) && n < SCAN_MAX && found < PAIRS; n++) {
+        int s = (int)(n & 1);
+        struct capture_event ev;
+        if (!live[s])
+            continue;
+        if (capture_file_next(f[s], &ev, e) != 1) {
+            live[s] = 0;
+            continue;
         }
-        capture_file_free(f);
-        free(tab);
+        if (ev.kind != CAPTURE_ESP)
+            continue;
+        const struct capture_event *x = prefix_hash_find(&h[!s], &ev);
+        if (x) {
+            pa[found] = s == 0 ? ev : *x;
+            pb[found] = s == 0 ? *x : ev;
+            found++;
+        }
+    }
+done:
+    for (int s = 0; s < 2; s++) {
+        capture_file_free(f[s]);
+        free(h[s].tab);
     }
     return found;
 }

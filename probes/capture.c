@@ -45,6 +45,12 @@ int capture_addr_eq(const struct capture_addr *a, const struct capture_addr *b)
 {
     if (a->family != b->family)
         return 0;
+    if (a->family == 4) {
+        uint32_t x, y;
+        memcpy(&x, a->a, 4);
+        memcpy(&y, b->a, 4);
+        return x == y;
+    }
     return !memcmp(a->a, b->a, a->family == 4 ? 4 : a->family == 6 ? 16 : 0);
 }
 

@@ -2,12 +2,17 @@
  * capture_decode() as the stream) and writing records as they arrive. */
 #include "probes/capture.h"
 
+#include <errno.h>
 #include <pcap/pcap.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#define FILE_BUF (1u << 20)
+
 struct capture_file {
     pcap_t *p;
+    char *iobuf;
     int linktype;
     int nsec;
     uint64_t records;
@@ -21,9 +26,22 @@ struct capture_file *capture_file_open(const char *path, struct err *e)
         err_set(e, ERR_INTERNAL, "out of memory");
         return NULL;
     }
-    f->p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, ebuf);
+    /* Our own FILE with a 1 MiB buffer: stdio's default (4 KiB) costs a read(2) per
+     * few dozen packets.  libpcap takes the FILE over (pcap_close closes it). */
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        err_set(e, ERR_IO, "%s: %s", path, strerror(errno));
+        free(f);
+        return NULL;
+    }
+    f->iobuf = malloc(FILE_BUF);
+    if (f->iobuf)
+        setvbuf(fp, f->iobuf, _IOFBF, FILE_BUF);
+    f->p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, ebuf);
     if (!f->p) {
         err_set(e, ERR_IO, "%s: %s", path, ebuf);
+        fclose(fp);
+        free(f->iobuf);
         free(f);
         return NULL;
     }
@@ -37,6 +55,7 @@ void capture_file_free(struct capture_file *f)
     if (!f)
         return;
     pcap_close(f->p);
+    free(f->iobuf);
     free(f);
 }
 

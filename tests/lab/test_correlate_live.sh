@@ -1,0 +1,57 @@
+#!/bin/bash
+# Live two-end capture in the lab under the esp-drop-to-b fault: tcpdump runs on both gateways
+# over real ssh, writing pcap to stdout exactly as tunnelscope's capture command does
+# (sudo -n timeout ... tcpdump -U --immediate-mode -s 128 -w - 'udp port 500 or udp port 4500
+# or ip proto 50'); `tunnelscope correlate` must then show ESP lost toward gw-b only.
+# Own lab instance (NATLAB_ID=corlv), always torn down; bounded: about 40 s.
+set -euo pipefail
+bin=$1 src=$2
+lab=$src/tests/lab/natlab
+export NATLAB_ID=corlv
+tmp=$(mktemp -d)
+cleanup() { "$lab" down >/dev/null 2>&1 || true; rm -rf "$tmp"; }
+trap cleanup EXIT
+[ -n "${KEEP:-}" ] && trap - EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+"$lab" down >/dev/null 2>&1 || true
+"$lab" up >/dev/null || fail "natlab up"
+cmd="sudo -n timeout -k 5 16 tcpdump -i wan0 -U --immediate-mode -s 128 -w - 'udp port 500 or udp port 4500 or ip proto 50'"
+timeout 40 "$lab" ssh gw-a "$cmd" > "$tmp/gw-a.pcap" 2> "$tmp/gw-a.err" & pa=$!
+timeout 40 "$lab" ssh gw-b "$cmd" > "$tmp/gw-b.pcap" 2> "$tmp/gw-b.err" & pb=$!
+# Wait (bounded) until both tcpdumps say they are listening.
+for i in $(seq 1 100); do
+    grep -q listening "$tmp/gw-a.err" 2>/dev/null && grep -q listening "$tmp/gw-b.err" 2>/dev/null && break
+    sleep 0.2
+done
+grep -q listening "$tmp/gw-a.err" && grep -q listening "$tmp/gw-b.err" || fail "tcpdump did not start"
+sleep 0.5
+"$lab" gw lan-a ping -q -c 20 -i 0.05 10.20.5.10 >/dev/null || fail "healthy ping"
+"$lab" fault esp-drop-to-b >/dev/null
+"$lab" gw lan-a ping -q -c 30 -i 0.05 -W 1 10.20.5.10 >/dev/null && fail "pings passed under esp-drop-to-b"
+sleep 0.5
+"$lab" gw lan-b ping -q -c 20 -i 0.05 -W 1 10.10.5.10 >/dev/null || true  # replies A->B lost
+"$lab" clear >/dev/null
+# Healthy traffic after the fault, so that both captures visibly cover the lost packets (a
+# packet in the last second before the receiver's last packet is not counted lost).
+sleep 1.2
+"$lab" gw lan-a ping -q -c 10 -i 0.05 10.20.5.10 >/dev/null || fail "ping after clear"
+wait $pa || true
+wait $pb || true
+for g in gw-a gw-b; do
+    [ -s "$tmp/$g.pcap" ] || { cat "$tmp/$g.err"; fail "no capture from $g"; }
+done
+"$bin" correlate --json --name-a gw-a --name-b gw-b "$tmp/gw-a.pcap" "$tmp/gw-b.pcap" > "$tmp/c.json" && rc=0 || rc=$?
+[ "$rc" = 2 ] || fail "correlate exit $rc, expected 2 (loss found)"
+python3 - "$tmp/c.json" <<'PY' || fail "correlation"
+import json, sys
+j = json.load(open(sys.argv[1]))
+ab, ba = j["directions"]
+print(f"gw-a -> gw-b: sent {ab['sent']} received {ab['received']} lost {ab['lost']}; "
+      f"gw-b -> gw-a: sent {ba['sent']} received {ba['received']} lost {ba['lost']}")
+assert ab["lost"] >= 50, ab["lost"]            # 30 echo requests + 20 replies under the fault
+assert ab["received"] >= 30, ab["received"]    # the healthy pings before and after it
+assert ba["lost"] == 0 and ba["sent"] == ba["received"] >= 50, (ba["lost"], ba["sent"], ba["received"])
+assert j["ends"]["a"]["local"] == "192.168.77.2" and j["ends"]["b"]["local"] == "198.51.100.20"
+assert [p["addr"] for p in j["ends"]["b"]["peer_endpoints"]] == ["203.0.113.10"]
+PY
+echo "1 passed, 0 failed"
