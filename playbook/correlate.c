@@ -34,7 +34,7 @@ static int bucket_of(uint32_t len)
 
 struct reservoir {
     int64_t *v;
-    uint32_t cap, n;
+    uint32_t cap, n, alloc; /* cap: the most values kept; alloc: room in v (grows to cap) */
     uint64_t seen;
     uint64_t rng;
     int64_t min, max;
@@ -42,11 +42,17 @@ struct reservoir {
 
 static int res_add(struct reservoir *r, int64_t x)
 {
-    if (!r->v) {
-        r->v = malloc(sizeof *r->v * r->cap);
-        if (!r->v)
+    if (r->n == r->alloc && r->alloc < r->cap) {
+        uint32_t na = r->alloc ? r->alloc * 4 : 64;
+        if (na > r->cap)
+            na = r->cap;
+        int64_t *nv = realloc(r->v, sizeof *nv * na);
+        if (!nv)
             return -1;
-        r->rng = 0x9E3779B97F4A7C15ull ^ r->cap;
+        r->v = nv;
+        r->alloc = na;
+        if (!r->rng)
+            r->rng = 0x9E3779B97F4A7C15ull ^ r->cap;
     }
     if (r->seen == 0 || x < r->min)
         r->min = x;

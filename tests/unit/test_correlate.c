@@ -467,6 +467,29 @@ static void test_lab_captures_stream_and_file_backends_agree(void **state)
     }
 }
 
+/* pcapng (through libpcap) gives the same correlation as pcap. */
+static void test_lab_capture_as_pcapng_correlates_the_same(void **state)
+{
+    char a[512], b[512], bng[512];
+    snprintf(a, sizeof a, "%s/pcap/lab-gw-a.pcap", TS_FIXTURES);
+    snprintf(b, sizeof b, "%s/pcap/lab-gw-b.pcap", TS_FIXTURES);
+    snprintf(bng, sizeof bng, "%s/pcap/lab-gw-b.pcapng", TS_FIXTURES);
+    struct correlate_result *r1 = NULL, *r2 = NULL;
+    struct err e = {0};
+    assert_int_equal(correlate_files(a, b, NULL, &r1, &e), 0);
+    assert_int_equal(correlate_files(a, bng, NULL, &r2, &e), 0);
+    assert_int_equal(r2->end[1].packets, r1->end[1].packets);
+    assert_int_equal(r2->end[1].first_ns, r1->end[1].first_ns);
+    for (int d = 0; d < 2; d++) {
+        assert_int_equal(r2->dir[d].c.sent, r1->dir[d].c.sent);
+        assert_int_equal(r2->dir[d].c.received, r1->dir[d].c.received);
+        assert_int_equal(r2->dir[d].c.lost, r1->dir[d].c.lost);
+        assert_int_equal(r2->dir[d].c.delay.median, r1->dir[d].c.delay.median);
+    }
+    correlate_result_free(r1);
+    correlate_result_free(r2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -480,6 +503,7 @@ int main(void)
         cmocka_unit_test(test_keepalives_and_ike_matched_across_ends),
         cmocka_unit_test(test_lab_captures_show_loss_toward_b_only),
         cmocka_unit_test(test_lab_captures_stream_and_file_backends_agree),
+        cmocka_unit_test(test_lab_capture_as_pcapng_correlates_the_same),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
