@@ -1,0 +1,207 @@
+/* Probe runner: command specs, classification of outcomes, parsing of saved
+ * outputs into a peer's facts, the DF sweep state machine, and a real
+ * collection on the `local` peer. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture.h"
+#include "probes/probe.h"
+
+static void test_probe_specs_name_every_probe_and_need_sudo_for_root_tools(void **state)
+{
+    for (int id = 0; id < PROBE_COUNT; id++) {
+        const struct probe_spec *s = probe_spec_get((enum probe_id)id);
+        assert_non_null(s);
+        assert_int_equal(s->id, id);
+        assert_true(s->name && s->name[0]);
+        assert_true(s->time_limit_s > 0 && s->time_limit_s <= 30);
+    }
+    assert_true(probe_spec_get(PROBE_SWANCTL_SAS)->sudo);
+    assert_true(probe_spec_get(PROBE_NFT)->sudo);
+    assert_false(probe_spec_get(PROBE_XFRM_STAT)->sudo);
+    assert_string_equal(probe_spec_get(PROBE_XFRM_STATE)->command, "ip -s xfrm state list nokeys");
+    assert_null(probe_spec_get(PROBE_COUNT));
+}
+
+static void test_probe_command_quotes_options(void **state)
+{
+    struct probe_opts o = {.route_to = "10.20.5.10", .route_from = "10.10.0.1",
+                           .log_file = "/var/log/charon it's.log", .log_lines = 50};
+    struct buf b = BUF_INIT;
+    struct err e = {0};
+    assert_int_equal(probe_command(PROBE_ROUTE, &o, &b, &e), 0);
+    assert_string_equal(b.data, "ip route get 10.20.5.10 from 10.10.0.1");
+    buf_reset(&b);
+    assert_int_equal(probe_command(PROBE_LOG, &o, &b, &e), 0);
+    assert_string_equal(b.data, "tail -n 50 '/var/log/charon it'\\''s.log'");
+    buf_reset(&b);
+    o.log_file = NULL;
+    assert_int_equal(probe_command(PROBE_LOG, &o, &b, &e), 0);
+    assert_non_null(strstr(b.data, "journalctl -o short-iso"));
+    buf_reset(&b);
+    struct probe_opts none = {0};
+    assert_int_equal(probe_command(PROBE_ROUTE, &none, &b, &e), -1);
+    assert_int_equal(e.code, ERR_USAGE);
+    buf_free(&b);
+}
+
+static void feed(enum probe_id id, const char *rel, struct peer_facts *f)
+{
+    size_t n;
+    char *t = fixture_load(rel, &n);
+    probe_parse(id, t, n, "", 0, f);
+    if (f->raw[id].status != PROBE_OK)
+        fail_msg("%s: %s", rel, f->raw[id].err.msg);
+    free(t);
+}
+
+static void test_probe_parse_fills_facts_from_lab_outputs(void **state)
+{
+    struct peer_facts f;
+    memset(&f, 0, sizeof f);
+    feed(PROBE_SWANCTL_SAS, "lab/healthy/gw-a.swanctl-list-sas-raw.txt", &f);
+    feed(PROBE_SWANCTL_CONNS, "lab/healthy/gw-a.swanctl-list-conns-raw.txt", &f);
+    feed(PROBE_XFRM_STATE, "uml/healthy/gw-a.ip-s-xfrm-state-nokeys.txt", &f);
+    feed(PROBE_XFRM_POLICY, "uml/healthy/gw-a.ip-xfrm-policy.txt", &f);
+    feed(PROBE_XFRM_STAT, "lab/healthy/gw-a.xfrm_stat.txt", &f);
+    feed(PROBE_SS_UDP, "lab/healthy/gw-a.ss-ulnp.txt", &f);
+    feed(PROBE_NFT, "lab/healthy/gw-a.nft-list-ruleset.txt", &f);
+    feed(PROBE_IPTABLES, "lab/healthy/gw-a.iptables-save.txt", &f);
+    feed(PROBE_CT_TIMEOUTS, "lab/healthy/gw-a.sysctl-udp-timeouts.txt", &f);
+    feed(PROBE_LINKS, "lab/healthy/gw-a.ip-o-link.txt", &f);
+    feed(PROBE_LOG, "lab/healthy/gw-a.charon.log", &f);
+    feed(PROBE_ROUTE, "lab/healthy/gw-a.ip-route-get.txt", &f);
+    assert_int_equal(f.daemon, DAEMON_STRONGSWAN);
+    assert_int_equal(f.sas.ike[0].nat_local, TRI_YES);
+    assert_true(f.xfrm.n_sa == 2 && f.xfrm.n_pol > 0);
+    assert_true(f.log.count[LOG_NAT_LOCAL] >= 1);
+    assert_string_equal(f.route.dev, "ipsec0");
+    peer_facts_free(&f);
+}
+
+static void test_probe_missing_tool_is_said(void **state)
+{
+    struct peer_facts f;
+    memset(&f, 0, sizeof f);
+    probe_parse(PROBE_SWANCTL_SAS, "", 0, "sh: 1: swanctl: not found\n", 127, &f);
+    assert_int_equal(f.raw[PROBE_SWANCTL_SAS].status, PROBE_TOOL_MISSING);
+    assert_int_equal(f.raw[PROBE_SWANCTL_SAS].err.code, ERR_NOT_FOUND);
+    assert_int_equal(f.daemon, DAEMON_NONE);
+    probe_parse(PROBE_CONNTRACK, "", 0, "bash: conntrack: command not found\n", 127, &f);
+    assert_int_equal(f.raw[PROBE_CONNTRACK].status, PROBE_TOOL_MISSING);
+    peer_facts_free(&f);
+}
+
+static void test_probe_daemon_not_running_is_failed_not_empty(void **state)
+{
+    struct peer_facts f;
+    memset(&f, 0, sizeof f);
+    probe_parse(PROBE_SWANCTL_SAS, "", 0,
+                "connecting to 'unix:///var/run/charon.vici' failed: No such file or directory\n"
+                "Error: connecting to 'default' URI failed: No such file or directory\n",
+                1, &f);
+    assert_int_equal(f.raw[PROBE_SWANCTL_SAS].status, PROBE_FAILED);
+    assert_int_equal(f.daemon, DAEMON_NONE);
+    assert_int_equal(f.sas.n_ike, 0);
+    assert_non_null(strstr(f.raw[PROBE_SWANCTL_SAS].err.msg, "charon.vici"));
+    peer_facts_free(&f);
+}
+
+static void test_probe_sysctl_and_route_read_stderr(void **state)
+{
+    struct peer_facts f;
+    memset(&f, 0, sizeof f);
+    probe_parse(PROBE_CT_TIMEOUTS, "", 0,
+                "sysctl: cannot stat /proc/sys/net/netfilter/nf_conntrack_udp_timeout: No such "
+                "file or directory\n",
+                255, &f);
+    assert_int_equal(f.raw[PROBE_CT_TIMEOUTS].status, PROBE_OK);
+    assert_true(f.ct_timeouts.missing);
+    probe_parse(PROBE_ROUTE, "", 0, "RTNETLINK answers: Network is unreachable\n", 2, &f);
+    assert_int_equal(f.raw[PROBE_ROUTE].status, PROBE_OK);
+    assert_false(f.route.ok);
+    probe_parse(PROBE_NFT, "garbage {{{\n", 12, "", 0, &f);
+    assert_int_equal(f.raw[PROBE_NFT].status, PROBE_PARSE_ERROR);
+    peer_facts_free(&f);
+}
+
+/* A simulated path: payloads up to `limit` pass; above it the kernel reports
+ * `local_mtu` (0: silently lost, a black hole). */
+static unsigned sweep(unsigned limit, unsigned local_mtu, struct df_sweep *s)
+{
+    df_sweep_init(s, 548, 1472);
+    unsigned size, steps = 0;
+    while ((size = df_sweep_next(s)) != 0 && steps < 40) {
+        struct ping_fact p;
+        memset(&p, 0, sizeof p);
+        p.transmitted = OPT_U64(1);
+        p.received = OPT_U64(size <= limit ? 1 : 0);
+        if (size > limit && local_mtu)
+            p.local_error_mtu = OPT_U64(local_mtu);
+        df_sweep_feed(s, size, &p);
+        steps++;
+    }
+    return steps;
+}
+
+static void test_df_sweep_finds_largest_passing_size(void **state)
+{
+    struct df_sweep s;
+    assert_int_equal(sweep(1472, 0, &s), 1);     /* healthy: one probe */
+    assert_int_equal(s.best, 1472);
+    unsigned steps = sweep(1372, 1400, &s);      /* local error mtu=1400: straight to 1372 */
+    assert_int_equal(s.best, 1372);
+    assert_int_equal(s.local_mtu.v, 1400);
+    assert_true(steps <= 3);
+    steps = sweep(1372, 0, &s);                  /* black hole: binary search */
+    assert_int_equal(s.best, 1372);
+    assert_true(steps <= 12);
+    sweep(0, 0, &s);                             /* nothing passes */
+    assert_int_equal(s.best, 0);
+}
+
+static void test_probe_collect_on_local_peer_reports_every_probe(void **state)
+{
+    struct err e = {0};
+    struct peer *p = peer_new("local", NULL, &e);
+    assert_non_null(p);
+    struct probe_opts o = {.no_sudo = 1, .route_to = "127.0.0.1", .route_from = "127.0.0.1"};
+    struct peer_facts f;
+    assert_int_equal(probe_collect(p, &o, &f, &e), 0);
+    assert_string_equal(f.peer, "local");
+    for (int id = 0; id < PROBE_COUNT; id++) {
+        assert_int_not_equal(f.raw[id].status, PROBE_NOT_RUN);
+        assert_non_null(f.raw[id].line);
+        assert_true(f.raw[id].ended.tv_sec >= f.raw[id].started.tv_sec);
+        if (f.raw[id].status != PROBE_OK)
+            assert_true(f.raw[id].err.msg[0] != '\0');
+    }
+    assert_int_equal(f.raw[PROBE_XFRM_STAT].status, PROBE_OK);
+    assert_int_equal(f.raw[PROBE_LINKS].status, PROBE_OK);
+    assert_non_null(link_find(&f.links, "lo"));
+    assert_int_equal(f.raw[PROBE_ROUTE].status, PROBE_OK);
+    assert_string_equal(f.route.dev, "lo");
+    assert_int_equal(f.raw[PROBE_SS_UDP].status, PROBE_OK);
+    peer_facts_free(&f);
+    peer_free(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_probe_specs_name_every_probe_and_need_sudo_for_root_tools),
+        cmocka_unit_test(test_probe_command_quotes_options),
+        cmocka_unit_test(test_probe_parse_fills_facts_from_lab_outputs),
+        cmocka_unit_test(test_probe_missing_tool_is_said),
+        cmocka_unit_test(test_probe_daemon_not_running_is_failed_not_empty),
+        cmocka_unit_test(test_probe_sysctl_and_route_read_stderr),
+        cmocka_unit_test(test_df_sweep_finds_largest_passing_size),
+        cmocka_unit_test(test_probe_collect_on_local_peer_reports_every_probe),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
