@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <pcap/pcap.h>
 
 #include "playbook/bundle_fs.h"
 #include "playbook/finding_json.h"
@@ -146,6 +147,7 @@ struct wctx {
     char peer_dir[2][64];
     double span_start, span_end;
     char *raw_file[MAX_FILES];
+    char window_file[2][2][160]; /* [direction][end], "" none */
 };
 
 static int remember(struct wctx *w, const char *rel, int binary, struct err *e)
@@ -303,6 +305,79 @@ static int copy_pcap(struct wctx *w, int side, json_t *pcaps, struct err *e)
     return 0;
 }
 
+/* Copies the records of src with a time in [from, to] (that capture's clock) to root/rel. */
+static int write_window(struct wctx *w, const char *src, const char *rel, int64_t from, int64_t to,
+                        struct err *e)
+{
+    char eb[PCAP_ERRBUF_SIZE];
+    pcap_t *p = pcap_open_offline_with_tstamp_precision(src, PCAP_TSTAMP_PRECISION_NANO, eb);
+    if (!p)
+        return err_set(e, ERR_IO, "%s: %s", src, eb);
+    int fd = bfs_create_new(w->root, rel, e);
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "wb");
+    pcap_dumper_t *d = f ? pcap_dump_fopen(p, f) : NULL;
+    if (!d) {
+        if (f)
+            fclose(f);
+        else if (fd >= 0)
+            close(fd);
+        pcap_close(p);
+        return fd < 0 ? -1 : err_set(e, ERR_IO, "%s: cannot write", rel);
+    }
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    int r;
+    while ((r = pcap_next_ex(p, &h, &data)) == 1) {
+        int64_t t = (int64_t)h->ts.tv_sec * 1000000000LL + h->ts.tv_usec; /* ns precision */
+        if (t >= from && t <= to)
+            pcap_dump((u_char *)d, h, data);
+    }
+    int bad = r == PCAP_ERROR || pcap_dump_flush(d);
+    pcap_dump_close(d);
+    pcap_close(p);
+    if (bad)
+        return err_set(e, ERR_IO, "%s: cannot read or write the window", rel);
+    return remember(w, rel, 1, e);
+}
+
+/* For each direction that lost ESP: both ends' packets from 2 s before the first to 2 s after
+ * the last lost packet, as small pcaps beside the full ones. */
+static int write_windows(struct wctx *w, struct err *e)
+{
+    const struct bundle_input *in = w->in;
+    if (!in->correlation_json || !in->pcap[0] || !in->pcap[1])
+        return 0;
+    json_t *corr = json_loads(in->correlation_json, 0, NULL);
+    if (!corr)
+        return 0; /* write_reports says why */
+    const json_t *off = json_object_get(json_object_get(corr, "clock"), "offset_ns");
+    int64_t offset = json_is_integer(off) ? (int64_t)json_integer_value(off) : 0;
+    int made = 0, r = 0;
+    for (int d = 0; d < 2 && !r; d++) {
+        int64_t first, last;
+        if (bundle_report_loss_span(in->pcap, corr, d, &first, &last, e)) {
+            r = -1;
+            break;
+        }
+        if (!first)
+            continue;
+        if (!made++ && bfs_mkdir(w->root, "pcap/windows", e)) {
+            r = -1;
+            break;
+        }
+        for (int s = 0; s < 2 && !r; s++) {
+            int64_t shift = s ? offset : 0; /* B's clock = A's + offset */
+            snprintf(w->window_file[d][s], sizeof w->window_file[d][s],
+                     "pcap/windows/loss-%s-to-%s.%s.pcap", w->peer_dir[d], w->peer_dir[!d],
+                     w->peer_dir[s]);
+            r = write_window(w, in->pcap[s], w->window_file[d][s], first - 2000000000LL + shift,
+                             last + 2000000000LL + shift, e);
+        }
+    }
+    json_decref(corr);
+    return r;
+}
+
 /* Final guard: every written file is read back and scanned.  Text must be a
  * fixed point of redaction; a pcap must not contain a known secret. */
 static int scan_file_fd(int fd, const char *rel, int binary, const char *const *secrets,
@@ -456,6 +531,8 @@ static int write_reports(struct wctx *w, struct err *e)
             ri.pcap_file[s] = pfile[s];
             ri.pcap_path[s] = in->pcap[s];
         }
+        for (int d = 0; d < 2; d++)
+            ri.window_file[d][s] = w->window_file[d][s][0] ? w->window_file[d][s] : NULL;
     }
     struct buf md = BUF_INIT, html = BUF_INIT;
     int r = bundle_report_markdown(&ri, &md, e) || bundle_report_html(&ri, &html, e) ||
@@ -547,6 +624,8 @@ int bundle_write(const struct bundle_input *in, const char *dir, struct err *e)
             goto out;
     }
     if (write_json(w, "pcap/index.json", pcaps, 1, e))
+        goto out;
+    if (write_windows(w, e))
         goto out;
     if (write_reports(w, e))
         goto out;

@@ -110,6 +110,11 @@ static int create_new(int root, const char *rel, struct err *e)
     return fd;
 }
 
+int bfs_create_new(int root, const char *rel, struct err *e)
+{
+    return create_new(root, rel, e);
+}
+
 int bfs_write_new(int root, const char *rel, const void *data, size_t len, struct err *e)
 {
     int fd = create_new(root, rel, e);

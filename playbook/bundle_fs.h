@@ -15,6 +15,8 @@
 int bfs_rel_ok(const char *rel);
 
 int bfs_mkdir(int root, const char *rel, struct err *e);
+/* Creates root/rel (must not exist), mode 0600, for writing.  fd / -1. */
+int bfs_create_new(int root, const char *rel, struct err *e);
 /* Creates root/rel (must not exist) with data. */
 int bfs_write_new(int root, const char *rel, const void *data, size_t len, struct err *e);
 /* Creates root/rel (must not exist) with the contents of the file src. */

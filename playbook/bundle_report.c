@@ -356,6 +356,15 @@ static void direction_sentence(struct out *o, const struct bundle_report_in *in,
         putf(o, "; outer fragments %s sent, %s received",
              num(jint(dir, "fragments_sent"), n3, sizeof n3),
              num(jint(dir, "fragments_received"), n4, sizeof n4));
+    if (in->window_file[d][0] || in->window_file[d][1]) {
+        put(o, ". The packets around the losses, at each end: ");
+        for (int s = 0, k = 0; s < 2; s++)
+            if (in->window_file[d][s]) {
+                if (k++)
+                    put(o, ", ");
+                file_ref(o, in->window_file[d][s]);
+            }
+    }
     put(o, ". Proof: ");
     int any = 0;
     for (int s = 0; s < 2; s++)
@@ -520,6 +529,52 @@ static void tl_count(const struct tl_side *x, const struct tl_side *y, int64_t t
         }
     }
     free(got);
+}
+
+int bundle_report_loss_span(const char *const pcap[2], const json_t *correlation, int dir,
+                            int64_t *first_ns, int64_t *last_ns, struct err *e)
+{
+    *first_ns = *last_ns = 0;
+    const json_t *ends = json_object_get(correlation, "ends");
+    const char *la = jstr(json_object_get(ends, "a"), "local");
+    const char *lb = jstr(json_object_get(ends, "b"), "local");
+    struct capture_addr a, b;
+    if (!pcap[0] || !pcap[1] || !la || !lb || capture_addr_parse(la, &a) || capture_addr_parse(lb, &b))
+        return 0;
+    const json_t *off = json_object_get(json_object_get(correlation, "clock"), "offset_ns");
+    int64_t offset = json_is_integer(off) ? (int64_t)json_integer_value(off) : 0;
+    struct tl_side sa = {0}, sb = {0};
+    int r = 0;
+    if (tl_load(pcap[0], &a, 0, &sa, e) || tl_load(pcap[1], &b, offset, &sb, e)) {
+        r = -1;
+    } else {
+        const struct tl_side *x = dir ? &sb : &sa, *y = dir ? &sa : &sb;
+        struct key *got = malloc((y->n ? y->n : 1) * sizeof *got);
+        size_t n_got = 0;
+        if (!got) {
+            r = err_set(e, ERR_INTERNAL, "out of memory");
+        } else {
+            for (size_t i = 0; i < y->n; i++)
+                if (!y->v[i].sent && y->v[i].kind == CAPTURE_ESP)
+                    got[n_got++] = y->v[i].k;
+            qsort(got, n_got, sizeof *got, key_cmp);
+            for (size_t i = 0; i < x->n; i++) {
+                const struct tl_ev *t = &x->v[i];
+                if (!t->sent || t->kind != CAPTURE_ESP || !y->n || t->ts < y->first ||
+                    t->ts + 1000000000LL > y->last ||
+                    bsearch(&t->k, got, n_got, sizeof *got, key_cmp))
+                    continue;
+                if (!*first_ns || t->ts < *first_ns)
+                    *first_ns = t->ts;
+                if (t->ts > *last_ns)
+                    *last_ns = t->ts;
+            }
+            free(got);
+        }
+    }
+    free(sa.v);
+    free(sb.v);
+    return r;
 }
 
 static void svg_direction(struct out *o, const struct bundle_report_in *in, int xs,
@@ -903,6 +958,19 @@ static void body(struct out *o, const struct bundle_report_in *in, struct err *e
             put(o, " (pcap, opens in Wireshark; no inner traffic)");
             put(o, o->f == HTML ? "</li>\n" : "\n");
         }
+    for (int d = 0; d < 2; d++)
+        for (int s = 0; s < 2; s++)
+            if (in->window_file[d][s]) {
+                put(o, o->f == HTML ? "<li>" : "- ");
+                file_ref(o, in->window_file[d][s]);
+                put(o, ": the packets captured on ");
+                text(o, peer_or(in, s));
+                put(o, " from 2 s before the first to 2 s after the last packet lost ");
+                text(o, peer_or(in, d));
+                put(o, o->f == HTML ? " &rarr; " : " -> ");
+                text(o, peer_or(in, !d));
+                put(o, o->f == HTML ? "</li>\n" : "\n");
+            }
     for (size_t i = 0; i < in->n_raws; i++) {
         const struct bundle_raw *r = &in->raws[i];
         char a[16], b[16];

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -29,6 +30,8 @@ struct bundle_report_in {
     const json_t *correlation;    /* NULL: the two-end capture was not correlated */
     const char *pcap_path[2];     /* where to read each end's capture now (NULL: none) */
     const char *pcap_file[2];     /* its name inside the bundle ("pcap/gw-a.pcap") */
+    const char *window_file[2][2]; /* [direction][end]: the packets around that direction's
+                                      losses ("pcap/windows/loss-gw-a-to-gw-b.gw-a.pcap"), or NULL */
     const struct bundle_raw *raws;
     const char *const *raw_file;  /* the bundle file of each raw output */
     size_t n_raws;
@@ -40,6 +43,13 @@ struct bundle_report_in {
 /* 0 / -1; the text is appended to out. */
 int bundle_report_markdown(const struct bundle_report_in *in, struct buf *out, struct err *e);
 int bundle_report_html(const struct bundle_report_in *in, struct buf *out, struct err *e);
+
+/* The ESP packets of direction dir (0 A->B, 1 B->A) that the receiver never
+ * saw while capturing: the first and last send time, in A's clock (0, 0 when
+ * none).  pcap: both ends' captures; correlation: for the local addresses and
+ * the clock offset.  0 / -1. */
+int bundle_report_loss_span(const char *const pcap[2], const json_t *correlation, int dir,
+                            int64_t *first_ns, int64_t *last_ns, struct err *e);
 
 /* "1,243" */
 void bundle_report_thousands(unsigned long long v, char *out, size_t size);

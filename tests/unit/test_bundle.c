@@ -284,8 +284,8 @@ static void test_bundle_write_makes_owner_only_folder_and_tgz(void **state)
     assert_int_equal(st.st_mode & 0777, 0700);
     int files = 0;
     assert_owner_only(f->out, &files);
-    /* manifest, findings, correlation, 2 reports, 2 index files, 3 raws, 2 pcaps */
-    assert_int_equal(files, 12);
+    /* manifest, findings, correlation, 2 reports, 2 index files, 3 raws, 2 pcaps, 2 loss windows */
+    assert_int_equal(files, 14);
     char tgz[256];
     snprintf(tgz, sizeof tgz, "%s.tar.gz", f->out);
     assert_int_equal(lstat(tgz, &st), 0);
@@ -314,7 +314,7 @@ static void test_bundle_manifest_lists_every_file_with_sha256(void **state)
     assert_string_equal(json_string_value(json_object_get(span, "start")), "2026-12-05T09:14:02.250Z");
     assert_string_equal(json_string_value(json_object_get(span, "end")), "2026-12-05T09:15:42.720Z");
     const json_t *files = json_object_get(doc, "files");
-    assert_int_equal(json_array_size(files), 11);
+    assert_int_equal(json_array_size(files), 13);
     size_t i;
     const json_t *x;
     int saw_pcap = 0;
@@ -341,6 +341,47 @@ static void test_bundle_manifest_lists_every_file_with_sha256(void **state)
     assert_memory_equal(a, b, la);
     free(a);
     free(b);
+}
+
+static void test_bundle_keeps_the_packets_around_the_losses(void **state)
+{
+    struct fx *f = *state;
+    write_ok(f);
+    /* gw-a -> gw-b lost seq 51..99 (sent at T0+51 s .. T0+99 s): the window is T0+49 s .. T0+101 s */
+    const char *names[2] = {"pcap/windows/loss-gw-a-to-gw-b.gw-a.pcap",
+                            "pcap/windows/loss-gw-a-to-gw-b.gw-b.pcap"};
+    long esp[2] = {0, 0};
+    uint32_t first_seq[2] = {0, 0};
+    for (int s = 0; s < 2; s++) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/%s", f->out, names[s]);
+        struct err e = {0};
+        struct capture_file *cf = capture_file_open(p, &e);
+        if (!cf)
+            fail_msg("%s: %s", names[s], e.msg);
+        struct capture_event ev;
+        while (capture_file_next(cf, &ev, &e) == 1) {
+            assert_true(ev.ts_ns >= T0 + 49000000000LL && ev.ts_ns <= T0 + 101000000000LL);
+            if (ev.kind == CAPTURE_ESP && ev.spi == 0xc3b8a9d2u) {
+                if (!esp[s])
+                    first_seq[s] = ev.seq;
+                esp[s]++;
+            }
+        }
+        capture_file_free(cf);
+    }
+    assert_int_equal(esp[0], 52);      /* gw-a sent 49..100 */
+    assert_int_equal(first_seq[0], 49);
+    assert_int_equal(esp[1], 2);       /* gw-b received 49, 50 */
+    char p[512];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/pcap/windows/loss-gw-b-to-gw-a.gw-a.pcap", f->out);
+    assert_int_not_equal(lstat(p, &st), 0); /* nothing lost that way: no window */
+    char *md = file_at(f, "report.md");
+    assert_non_null(strstr(md, "The packets around the losses, at each end: "
+                               "`pcap/windows/loss-gw-a-to-gw-b.gw-a.pcap`, "
+                               "`pcap/windows/loss-gw-a-to-gw-b.gw-b.pcap`"));
+    free(md);
 }
 
 static void test_bundle_sha256_of_known_text(void **state)
@@ -918,6 +959,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bundle_write_makes_owner_only_folder_and_tgz, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bundle_manifest_lists_every_file_with_sha256, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bundle_sha256_of_known_text, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bundle_keeps_the_packets_around_the_losses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bundle_raw_outputs_keep_command_times_exit_and_are_redacted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bundle_has_no_secret_in_any_file_folder_or_tgz, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bundle_refuses_a_capture_holding_a_secret_and_leaves_nothing, setup, teardown),
