@@ -122,10 +122,15 @@ static void add_gaps(const struct diag_in *in, int step, struct findings *out)
     }
 }
 
-/* Which end is behind NAT, as both ends see it. */
+/* Is p behind NAT?  Its own view first (it knows whether the other end saw
+ * its address changed); the other end's nat-remote only when p did not say.
+ * (strongSwan with kernel-libipsec reports nat-remote=yes on the NATed end
+ * too, so the other end's view is not trusted over p's own.) */
 static bool behind_nat(const struct peer_facts *p, const struct peer_facts *other)
 {
-    return p->ike.nat_local == TRI_YES || other->ike.nat_remote == TRI_YES;
+    if (p->ike.nat_local != TRI_UNKNOWN)
+        return p->ike.nat_local == TRI_YES;
+    return other->ike.nat_remote == TRI_YES;
 }
 
 static bool ike_up(const struct peer_facts *p)
@@ -784,7 +789,7 @@ static void step_mtu(const struct diag_in *in, struct findings *out)
                     finding_add_evidence(f, p->name, "ping -M do -s 56", "no reply");
                 continue;
             }
-            if (s->first_fail > 0 && s->frag_needed_mtu < 0 && s->local_mtu < 0) {
+            if (s->first_fail > 0 && s->fail_silent) {
                 int inner = s->largest_ok + 28;
                 struct esp_overhead o;
                 esp_overhead_compute(esp_outer_size(inner), &o);

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 
 #include "playbook/finding.h"
-#include "playbook/peer.h"
+#include "playbook/peerfacts.h"
 
 struct diag_in {
     const struct peer_facts *a, *b; /* PEER_A, PEER_B as named on the command line */

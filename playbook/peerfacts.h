@@ -10,8 +10,8 @@
  * Unknown numbers are -1; unknown yes/no facts are TRI_UNKNOWN.  A rule never
  * treats "unknown" as "fine": it either says it could not tell, or stays quiet
  * when another rule already reports the gap (struct pf_gap). */
-#ifndef TS_PEER_H
-#define TS_PEER_H
+#ifndef TS_PEERFACTS_H
+#define TS_PEERFACTS_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -114,6 +114,7 @@ struct pf_sweep {
     bool small_ok;         /* a small ping passed */
     int largest_ok;        /* ICMP payload size (ping -s); -1 */
     int first_fail;        /* smallest size seen failing; -1 none */
+    bool fail_silent;      /* that failure got no reply, no ICMP, no local error: dropped unseen */
     int local_mtu;         /* "local error: message too long, mtu=N"; -1 */
     int frag_needed_mtu;   /* ICMP "Frag needed ... (mtu = N)" seen; -1 */
 };
