@@ -16,12 +16,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "probes/fact.h" /* enum tri */
+
 #define PF_MAX 8 /* selectors, proposals, addresses: NULL-terminated lists of at most PF_MAX - 1 */
 #define PF_MAX_RULES 16
 #define PF_MAX_GAPS 12
 #define PF_MAX_LOG 6
-
-enum tri { TRI_UNKNOWN = 0, TRI_NO, TRI_YES };
 
 /* A probe that could not run (no sudo, tool missing, timed out). */
 struct pf_gap {
@@ -149,7 +149,7 @@ struct reach_spi {
     long sent, received, lost;
 };
 
-#define REACH_BUCKETS 4
+#define REACH_BUCKETS 6
 struct reach_bucket {
     int max_len; /* wire length up to this (last bucket: INT_MAX) */
     long sent, lost;

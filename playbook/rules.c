@@ -1027,7 +1027,7 @@ static void step_timers(const struct diag_in *in, struct findings *out)
         inits = in->reach->a_to_b.ike_sa_init + in->reach->b_to_a.ike_sa_init;
     int est = 0, dead = 0;
     for (int i = 0; i < 2; i++)
-        if (peers[i]->logs.known) {
+        if (peers[i]->logs.known && peers[i]->logs.window_s >= 0) { /* only lines of the diagnosis window */
             est += peers[i]->logs.ike_established;
             dead += peers[i]->logs.dpd_dead;
         }

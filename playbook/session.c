@@ -1,0 +1,1173 @@
+#include "playbook/session.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "playbook/collect.h"
+#include "playbook/discover.h"
+#include "playbook/prose.h"
+#include "playbook/reach.h"
+#include "playbook/rules.h"
+#include "probes/capture.h"
+#include "probes/redact.h"
+#include "remote/shquote.h"
+
+/* What the engine is doing: a step is a sequence of rounds; a round is a set
+ * of commands on both peers at once; the next round starts when the last
+ * command of the round is done. */
+enum stage {
+    ST_IDLE,
+    ST_CONNECT,
+    ST_COLLECT,     /* step 1: baseline probes on both peers */
+    ST_DISCOVER,    /* step 1: pick the connection; then the rules of step 1 */
+    ST_CAP_PREP,    /* step 2: route to the other gateway, counters before */
+    ST_CAPTURE,     /* step 2: both captures streaming */
+    ST_CAP_AFTER,   /* step 2: counters after, new log lines */
+    ST_POLICY,      /* step 3: firewall (on re-run), route to the remote subnet */
+    ST_SWEEP,       /* step 4: DF pings */
+    ST_TIMERS,      /* step 5: connections and log again (on re-run) */
+    ST_DONE,
+};
+
+struct job {
+    struct diag_session *s;
+    int side;
+    enum probe_kind kind;
+    int step;
+    struct rcmd *cmd;
+    int ping_size;
+    bool done;
+};
+
+struct sweep {
+    bool running, finished;
+    const char *from, *to;
+    int lo, hi, cur; /* lo passes, hi fails (or untested above) */
+    int tries;
+};
+
+struct capside {
+    struct rcmd *cmd;
+    struct capture_stream *stream;
+    struct capture_writer *writer;
+    void *ctx; /* struct cap_ctx, freed with the capture */
+    char iface[64];
+    bool header, ended, failed;
+    char error[400];
+    uint64_t events;
+};
+
+struct diag_session {
+    struct peer *peer[2];
+    struct diag_opts opts;
+    char *conn_opt, *pcap_dir;
+    struct collect_side side[2];
+    struct findings fs;
+    struct reach_facts reach;
+    bool have_reach;
+    struct reach_acc *acc;
+    struct capside cap[2];
+    struct sweep sw[2];
+
+    enum stage stage;
+    bool rerun;      /* one step only */
+    int rerun_step;
+    int step;        /* running step */
+    const char *activity;
+    struct job **jobs;
+    size_t n_jobs, cap_jobs;
+    size_t pending;
+    size_t npfd[2];  /* how many pollfds each peer got last time */
+
+    double t_start, t_connect_end, step_t0[STEP_COUNT + 1], step_sec[STEP_COUNT + 1];
+    double t_end;
+    double cap_deadline, cap_started, cap_hard_deadline;
+    enum step_status status[STEP_COUNT + 1];
+    bool nodiag;
+    int log_offset[2]; /* bytes of the log at the start, -1 unknown */
+
+    struct diag_raw *raw;
+    size_t n_raw, cap_raw;
+
+    diag_progress_fn on_progress;
+    void *ud;
+};
+
+static double now_mono(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static double ts_sec(const struct timespec *t)
+{
+    return (double)t->tv_sec + (double)t->tv_nsec / 1e9;
+}
+
+static void notify(struct diag_session *s)
+{
+    if (s->on_progress)
+        s->on_progress(s, s->ud);
+}
+
+/* ---- evidence ------------------------------------------------------------- */
+
+static void raw_keep(struct diag_session *s, const struct job *j, const struct rcmd_result *r, const char *what)
+{
+    if (s->n_raw == s->cap_raw) {
+        size_t cap = s->cap_raw ? s->cap_raw * 2 : 32;
+        struct diag_raw *v = realloc(s->raw, cap * sizeof *v);
+        if (!v)
+            return;
+        s->raw = v;
+        s->cap_raw = cap;
+    }
+    struct buf all = BUF_INIT, red = BUF_INIT;
+    if (r->out.len)
+        buf_append(&all, r->out.data, r->out.len);
+    if (r->err_out.len) {
+        buf_puts(&all, all.len ? "\n--- stderr ---\n" : "--- stderr ---\n");
+        buf_append(&all, r->err_out.data, r->err_out.len);
+    }
+    if (redact_text(all.data ? all.data : "", all.len, NULL, &red) < 0)
+        buf_reset(&red);
+    struct diag_raw *d = &s->raw[s->n_raw++];
+    d->side = j->side;
+    d->step = j->step;
+    d->what = strdup(what);
+    d->line = strdup(rcmd_line(j->cmd) ? rcmd_line(j->cmd) : "");
+    d->output = buf_take(&red);
+    d->exit_status = r->exit_status;
+    d->error = r->err.code != ERR_NONE ? strdup(r->err.msg) : NULL;
+    d->started = ts_sec(&r->started);
+    d->seconds = ts_sec(&r->ended) - ts_sec(&r->started);
+    if (d->seconds < 0 || d->seconds > 1e6)
+        d->seconds = 0;
+    buf_free(&all);
+}
+
+/* ---- jobs ---------------------------------------------------------------- */
+
+static void job_done_cb(struct rcmd *c, void *ud)
+{
+    struct job *j = ud;
+    (void)c;
+    if (!j->done) {
+        j->done = true;
+        if (j->s->pending)
+            j->s->pending--;
+    }
+}
+
+static int job_start(struct diag_session *s, int side, enum probe_kind k, const char *command, unsigned limit,
+                     int ping_size)
+{
+    const struct probe_spec *ps = collect_probe(k);
+    if (peer_state(s->peer[side]) == PEER_FAILED || peer_state(s->peer[side]) == PEER_CLOSED)
+        return 0;
+    if (s->n_jobs == s->cap_jobs) {
+        size_t cap = s->cap_jobs ? s->cap_jobs * 2 : 32;
+        struct job **v = realloc(s->jobs, cap * sizeof *v);
+        if (!v)
+            return -1;
+        s->jobs = v;
+        s->cap_jobs = cap;
+    }
+    struct job *j = calloc(1, sizeof *j);
+    if (!j)
+        return -1;
+    j->s = s;
+    j->side = side;
+    j->kind = k;
+    j->step = s->step;
+    j->ping_size = ping_size;
+    struct rcmd_opts o = {.command = command ? command : ps->command,
+                          .sudo = ps->sudo,
+                          .time_limit_s = limit ? limit : 15,
+                          .on_done = job_done_cb,
+                          .ud = j,
+                          .max_output = 4u << 20};
+    struct err e = {0};
+    s->pending++;
+    j->cmd = rcmd_start(s->peer[side], &o, &e);
+    if (!j->cmd) {
+        s->pending--;
+        collect_gap(&s->side[side], ps->step, ps->what, e.msg[0] ? e.msg : "could not start");
+        free(j);
+        return 0;
+    }
+    s->jobs[s->n_jobs++] = j;
+    return 0;
+}
+
+/* Parses and frees the finished jobs of the round. */
+static void jobs_harvest(struct diag_session *s)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < s->n_jobs; i++) {
+        struct job *j = s->jobs[i];
+        if (!j->done) {
+            s->jobs[keep++] = j;
+            continue;
+        }
+        const struct rcmd_result *r = rcmd_result(j->cmd);
+        const struct probe_spec *ps = collect_probe(j->kind);
+        struct collect_side *cs = &s->side[j->side];
+        raw_keep(s, j, r, ps->what);
+        const char *out = r->out.data ? r->out.data : "";
+        const char *errt = r->err_out.data ? r->err_out.data : "";
+        switch (j->kind) {
+        case PROBE_ROUTE_PEER: {
+            char ifn[64] = "";
+            struct err e = {0};
+            if (r->err.code == ERR_NONE && r->exit_status == 0 &&
+                capture_route_iface(out, r->out.len, ifn, sizeof ifn, &e) == 0)
+                snprintf(s->cap[j->side].iface, sizeof s->cap[j->side].iface, "%s", ifn);
+            break;
+        }
+        case PROBE_LOG_SIZE: {
+            char *end = NULL;
+            long v = r->err.code == ERR_NONE && r->exit_status == 0 ? strtol(out, &end, 10) : -1;
+            s->log_offset[j->side] = end && end != out && v >= 0 && v < 0x7fffffff ? (int)v : -1;
+            break;
+        }
+        case PROBE_LINK:
+            if (r->err.code == ERR_NONE && s->cap[j->side].iface[0])
+                collect_link_mtu(cs, out, r->out.len, s->cap[j->side].iface);
+            break;
+        case PROBE_PING: {
+            struct sweep *w = &s->sw[j->side];
+            struct pf_sweep *f = &cs->f.sweep;
+            if (r->err.code != ERR_NONE) {
+                f->error = strpool_printf(&cs->pool, "ping: %s", r->err.msg);
+                w->finished = true;
+                break;
+            }
+            int mtu;
+            int res = collect_ping_result(r->exit_status, out, r->out.len, &mtu);
+            if (r->exit_status == 2 && !r->out.len && strstr(errt, "ping")) {
+                f->error = strpool_printf(&cs->pool, "%.*s", (int)strcspn(errt, "\n"), errt);
+                w->finished = true;
+                break;
+            }
+            if (res == 3)
+                f->local_mtu = mtu;
+            if (res == 2)
+                f->frag_needed_mtu = mtu;
+            if (j->ping_size == 56) {
+                f->small_ok = res == 1;
+                if (!f->small_ok)
+                    w->finished = true;
+                else
+                    w->lo = 56;
+            } else if (res == 1) {
+                w->lo = j->ping_size;
+            } else {
+                w->hi = j->ping_size;
+                if (f->first_fail < 0 || j->ping_size <= f->first_fail) {
+                    f->first_fail = j->ping_size;
+                    f->fail_silent = res == 0;
+                }
+            }
+            f->largest_ok = w->lo > 56 || f->small_ok ? w->lo : -1;
+            break;
+        }
+        default:
+            collect_parse(cs, j->kind, r->exit_status, r->err.code, out, r->out.len, errt);
+            break;
+        }
+        if (j->kind == PROBE_SUDO && r->err.code == ERR_SUDO)
+            cs->f.sudo = TRI_NO;
+        rcmd_free(j->cmd);
+        free(j);
+    }
+    s->n_jobs = keep;
+}
+
+/* ---- steps ------------------------------------------------------------------ */
+
+static void step_begin(struct diag_session *s, int step, const char *activity)
+{
+    if (s->step != step) {
+        s->step = step;
+        s->step_t0[step] = now_mono();
+        s->status[step] = STEP_RUNNING;
+    }
+    s->activity = activity;
+    notify(s);
+}
+
+/* Removes the findings of a step (before it is judged again). */
+static void findings_drop_step(struct findings *fs, int step)
+{
+    struct findings keep = FINDINGS_INIT;
+    for (size_t i = 0; i < fs->n; i++) {
+        const struct finding *f = &fs->v[i];
+        if (f->step == step)
+            continue;
+        struct finding *n = findings_add(&keep, f->id, f->step, f->sev, f->decision, "%s", f->title);
+        for (size_t k = 0; n && k < f->n_ev; k++)
+            finding_add_evidence(n, f->ev[k].peer, f->ev[k].source, f->ev[k].detail ? "%s" : NULL, f->ev[k].detail);
+    }
+    findings_free(fs);
+    *fs = keep;
+}
+
+static void step_judge(struct diag_session *s, int step)
+{
+    findings_drop_step(&s->fs, step);
+    struct diag_in in = {.a = &s->side[0].f,
+                         .b = &s->side[1].f,
+                         .reach = s->have_reach ? &s->reach : NULL,
+                         .active = s->opts.active};
+    rules_step(step, &in, &s->fs);
+    /* a step that produced only "could not run" findings was skipped */
+    bool only_gaps = true, any = false;
+    for (size_t i = 0; i < s->fs.n; i++) {
+        if (s->fs.v[i].step != step)
+            continue;
+        any = true;
+        const char *dot = strrchr(s->fs.v[i].id, '.');
+        if (!dot || strcmp(dot, ".not_run"))
+            only_gaps = false;
+    }
+    s->status[step] = any && only_gaps ? STEP_SKIPPED : findings_step_status(&s->fs, step);
+    s->step_sec[step] = now_mono() - s->step_t0[step];
+    if (rules_cannot_diagnose(&s->fs))
+        s->nodiag = true;
+    notify(s);
+}
+
+static bool side_ok(const struct diag_session *s, int i)
+{
+    return peer_state(s->peer[i]) == PEER_READY;
+}
+
+static void start_collect(struct diag_session *s, bool baseline)
+{
+    static const enum probe_kind base[] = {PROBE_SUDO, PROBE_SAS,    PROBE_CONNS, PROBE_SS, PROBE_SWCONF,
+                                           PROBE_SYSCTL, PROBE_NFT, PROBE_IPT,   PROBE_LOG};
+    (void)baseline;
+    for (int i = 0; i < 2; i++) {
+        if (!side_ok(s, i))
+            continue;
+        struct collect_side *cs = &s->side[i];
+        cs->f.n_gaps = 0;
+        memset(&cs->f.fw, 0, sizeof cs->f.fw);
+        cs->f.fw.mss_value = -1;
+        for (size_t k = 0; k < sizeof base / sizeof base[0]; k++)
+            job_start(s, i, base[k], NULL, 15, 0);
+        /* where the log stands now: the lines after it are "during the diagnosis" */
+        job_start(s, i, PROBE_LOG_SIZE, NULL, 10, 0);
+    }
+}
+
+/* The nft and iptables outputs both arrive; when nft lists nothing useful and
+ * iptables-save does, iptables wins (iptables-legacy), and the other way. */
+static void fw_gaps_settle(struct collect_side *cs)
+{
+    int w = 0;
+    for (int i = 0; i < cs->f.n_gaps; i++) {
+        const struct pf_gap *g = &cs->f.gaps[i];
+        bool fw_gap = !strcmp(g->probe, "nft list ruleset") || !strcmp(g->probe, "iptables-save");
+        if (fw_gap && cs->f.fw.known && strcmp(g->reason, "sudo -n refused"))
+            continue; /* the other tool answered */
+        cs->f.gaps[w++] = *g;
+    }
+    cs->f.n_gaps = w;
+}
+
+static void do_discover(struct diag_session *s)
+{
+    struct discover_conn *dc[2] = {NULL, NULL};
+    struct discover_sa *ds[2] = {NULL, NULL};
+    struct discover_side side[2] = {{0}};
+    for (int i = 0; i < 2; i++) {
+        const struct collect_side *cs = &s->side[i];
+        size_t nc = cs->have_conns ? cs->conns.n_conn : 0, ns = cs->have_sas ? cs->sas.n_ike : 0;
+        dc[i] = calloc(nc + 1, sizeof *dc[i]);
+        ds[i] = calloc(ns + 1, sizeof *ds[i]);
+        if (!dc[i] || !ds[i])
+            goto out;
+        for (size_t k = 0; k < nc; k++) {
+            const struct conn_conf *c = &cs->conns.conn[k];
+            dc[i][k].name = c->name;
+            for (size_t a = 0; a < c->local_addrs.n && a < DISCOVER_MAX_ADDRS - 1; a++)
+                dc[i][k].local_addrs[a] = c->local_addrs.item[a];
+            for (size_t a = 0; a < c->remote_addrs.n && a < DISCOVER_MAX_ADDRS - 1; a++)
+                dc[i][k].remote_addrs[a] = c->remote_addrs.item[a];
+        }
+        for (size_t k = 0; k < ns; k++)
+            ds[i][k] = (struct discover_sa){cs->sas.ike[k].name, cs->sas.ike[k].local_host,
+                                            cs->sas.ike[k].remote_host};
+        side[i] = (struct discover_side){dc[i], nc, ds[i], ns};
+    }
+    struct discover_out d;
+    discover_conn(&side[0], &side[1], s->conn_opt, &d);
+    if (d.result == DISCOVER_FOUND) {
+        s->side[0].conn_want = strpool_dup(&s->side[0].pool, d.name_a, strlen(d.name_a));
+        s->side[1].conn_want = strpool_dup(&s->side[1].pool, d.name_b, strlen(d.name_b));
+    } else if (d.result == DISCOVER_AMBIGUOUS) {
+        struct buf b = BUF_INIT;
+        for (size_t k = 0; k < d.n_cand; k++)
+            buf_printf(&b, "%s%s (%s) / %s (%s)", k ? ", " : "", d.cand_a[k], diag_peer_name(s, 0), d.cand_b[k],
+                       diag_peer_name(s, 1));
+        struct finding *f = findings_add(&s->fs, "transport.conn_ambiguous", STEP_TRANSPORT, SEV_FAILURE, NULL,
+                                         "several connections join the two peers: %s; choose one with --conn",
+                                         b.data ? b.data : "");
+        if (f) {
+            free(f->decision);
+            f->decision = prose_render("transport.conn_ambiguous", NULL);
+        }
+        buf_free(&b);
+        s->nodiag = true;
+    } else if (s->conn_opt) {
+        /* the name given may exist on one side only: take it where it exists */
+        for (int i = 0; i < 2; i++)
+            for (size_t k = 0; s->side[i].have_conns && k < s->side[i].conns.n_conn; k++)
+                if (!strcmp(s->side[i].conns.conn[k].name, s->conn_opt))
+                    s->side[i].conn_want = s->conn_opt;
+    }
+out:
+    for (int i = 0; i < 2; i++) {
+        free(dc[i]);
+        free(ds[i]);
+        collect_select_conn(&s->side[i]);
+        s->side[i].peer_ike_addr = s->side[i].f.ike.remote_host;
+    }
+}
+
+/* ---- capture -------------------------------------------------------------- */
+
+struct cap_ctx {
+    struct diag_session *s;
+    int side;
+};
+
+static int cap_event2(void *ctx, const struct capture_record *rec, const struct capture_event *ev, struct err *e)
+{
+    struct cap_ctx *cc = ctx;
+    struct diag_session *s = cc->s;
+    struct capside *c = &s->cap[cc->side];
+    c->events++;
+    if (c->writer)
+        capture_writer_write(c->writer, rec, e);
+    if (s->acc)
+        reach_acc_add(s->acc, cc->side, ev);
+    return 0;
+}
+
+static void cap_data(struct rcmd *cmd, int is_stderr, const char *data, size_t len, void *ud)
+{
+    struct cap_ctx *cc = ud;
+    struct capside *c = &cc->s->cap[cc->side];
+    (void)cmd;
+    if (is_stderr || c->failed)
+        return;
+    struct err e = {0};
+    if (capture_stream_feed(c->stream, data, len, &e) != 0) {
+        c->failed = true;
+        snprintf(c->error, sizeof c->error, "capture stream: %s", e.msg);
+        return;
+    }
+    if (!c->header) {
+        int lt, ns;
+        uint32_t snap;
+        if (capture_stream_header(c->stream, &lt, &snap, &ns) == 0) {
+            c->header = true;
+            if (cc->s->pcap_dir && !c->writer) {
+                char path[4096];
+                snprintf(path, sizeof path, "%s/%s.pcap", cc->s->pcap_dir, cc->side ? "b" : "a");
+                c->writer = capture_writer_open(path, lt, snap, ns, &e);
+            }
+        }
+    }
+}
+
+static void cap_done(struct rcmd *cmd, void *ud)
+{
+    struct cap_ctx *cc = ud;
+    struct capside *c = &cc->s->cap[cc->side];
+    (void)cmd;
+    c->ended = true;
+    if (cc->s->pending)
+        cc->s->pending--;
+}
+
+static struct cap_ctx cap_ctx_of(struct diag_session *s, int side)
+{
+    return (struct cap_ctx){s, side};
+}
+
+static void cap_start(struct diag_session *s)
+{
+    s->have_reach = false;
+    reach_acc_free(s->acc);
+    const char *local[2] = {s->side[0].f.ike.local_host, s->side[1].f.ike.local_host};
+    s->acc = reach_acc_new(local[0], local[1]);
+    for (int i = 0; i < 2; i++) {
+        struct capside *c = &s->cap[i];
+        c->header = c->ended = c->failed = false;
+        c->error[0] = '\0';
+        c->events = 0;
+        if (!side_ok(s, i)) {
+            c->failed = true;
+            snprintf(c->error, sizeof c->error, "%s is not connected", diag_peer_name(s, i));
+            continue;
+        }
+        if (!c->iface[0]) {
+            c->failed = true;
+            snprintf(c->error, sizeof c->error, "no route from %s to the other gateway: capture interface unknown",
+                     diag_peer_name(s, i));
+            continue;
+        }
+        struct capture_cmd_opts co = {.iface = c->iface, .snaplen = 0,
+                                      .seconds = s->opts.capture_seconds + 3, .sudo = 0};
+        char *line = NULL;
+        struct err e = {0};
+        if (capture_cmd_build(&co, &line, &e) != 0) {
+            c->failed = true;
+            snprintf(c->error, sizeof c->error, "%s", e.msg);
+            continue;
+        }
+        c->stream = capture_stream_new(cap_event2, NULL);
+        struct cap_ctx *cc = malloc(sizeof *cc);
+        if (!c->stream || !cc) {
+            free(cc);
+            free(line);
+            c->failed = true;
+            snprintf(c->error, sizeof c->error, "out of memory");
+            continue;
+        }
+        *cc = cap_ctx_of(s, i);
+        c->ctx = cc;
+        capture_stream_free(c->stream);
+        c->stream = capture_stream_new(cap_event2, cc);
+        struct rcmd_opts o = {.command = line, .sudo = 1, .time_limit_s = s->opts.capture_seconds + 8,
+                              .on_data = cap_data, .on_done = cap_done, .ud = cc};
+        s->pending++;
+        c->cmd = rcmd_start(s->peer[i], &o, &e);
+        free(line);
+        if (!c->cmd) {
+            s->pending--;
+            c->failed = true;
+            snprintf(c->error, sizeof c->error, "%s", e.msg);
+            capture_stream_free(c->stream);
+            c->stream = NULL;
+            free(cc);
+            c->ctx = NULL;
+            continue;
+        }
+    }
+    s->cap_started = now_mono();
+    s->cap_deadline = 0;
+    s->cap_hard_deadline = s->cap_started + s->opts.capture_seconds + 4.0;
+}
+
+/* Both streams delivered their pcap header: the window starts. */
+static void cap_tick(struct diag_session *s)
+{
+    double t = now_mono();
+    if (!s->cap_deadline) {
+        bool ready = true;
+        for (int i = 0; i < 2; i++)
+            if (s->cap[i].cmd && !s->cap[i].header && !s->cap[i].ended)
+                ready = false;
+        if (ready || t - s->cap_started > 3.0)
+            s->cap_deadline = t + s->opts.capture_seconds;
+    }
+    if ((s->cap_deadline && t >= s->cap_deadline) || t >= s->cap_hard_deadline)
+        for (int i = 0; i < 2; i++)
+            if (s->cap[i].cmd && !s->cap[i].ended && rcmd_state(s->cap[i].cmd) != RCMD_DONE)
+                rcmd_stop(s->cap[i].cmd);
+}
+
+static void cap_finish(struct diag_session *s)
+{
+    const char *why = NULL;
+    char buf[420];
+    for (int i = 0; i < 2; i++) {
+        struct capside *c = &s->cap[i];
+        if (c->cmd) {
+            const struct rcmd_result *r = rcmd_result(c->cmd);
+            if (!c->failed && !c->header) {
+                c->failed = true;
+                const char *et = r->err_out.data ? r->err_out.data : "";
+                snprintf(c->error, sizeof c->error, "tcpdump on %s produced no capture: %s%.*s",
+                         diag_peer_name(s, i), r->err.code == ERR_SUDO ? "sudo -n refused " : "",
+                         (int)strcspn(et, "\n"), et);
+            }
+            struct job jj = {.s = s, .side = i, .kind = PROBE_SAS, .step = STEP_REACH, .cmd = c->cmd};
+            raw_keep(s, &jj, r, "tcpdump (capture)");
+            /* the pcap bytes are not kept as text evidence */
+            free(s->raw[s->n_raw - 1].output);
+            s->raw[s->n_raw - 1].output = strdup("(pcap stream)");
+            rcmd_free(c->cmd);
+            c->cmd = NULL;
+        }
+        if (c->stream) {
+            struct err e = {0};
+            capture_stream_finish(c->stream, &e);
+            capture_stream_free(c->stream);
+            c->stream = NULL;
+        }
+        if (c->writer) {
+            struct err e = {0};
+            capture_writer_flush(c->writer, &e);
+            capture_writer_free(c->writer);
+            c->writer = NULL;
+        }
+        free(c->ctx);
+        c->ctx = NULL;
+        if (c->failed && !why) {
+            snprintf(buf, sizeof buf, "%s", c->error);
+            why = buf;
+        }
+    }
+    memset(&s->reach, 0, sizeof s->reach);
+    if (why) {
+        s->reach.ran = false;
+        s->reach.error = strpool_dup(&s->side[0].pool, why, strlen(why));
+    } else {
+        struct err e = {0};
+        if (reach_acc_finish(s->acc, &s->reach, &s->side[0].pool, &e) != 0) {
+            s->reach.ran = false;
+            s->reach.error = strpool_dup(&s->side[0].pool, e.msg, strlen(e.msg));
+        }
+    }
+    reach_acc_free(s->acc);
+    s->acc = NULL;
+    s->have_reach = true;
+}
+
+/* ---- sweep --------------------------------------------------------------- */
+
+static void sweep_next(struct diag_session *s)
+{
+    for (int i = 0; i < 2; i++) {
+        struct sweep *w = &s->sw[i];
+        struct collect_side *cs = &s->side[i];
+        if (!w->running || w->finished || !side_ok(s, i))
+            continue;
+        int size;
+        if (!cs->f.sweep.small_ok && w->lo < 56)
+            size = 56;
+        else if (w->hi <= w->lo + 1)
+            size = -1;
+        else
+            size = (w->lo + w->hi) / 2;
+        if (w->tries == 1 && cs->f.sweep.small_ok)
+            size = w->hi - 1; /* the largest first: a healthy path finishes in one more ping */
+        if (size < 0 || w->tries > 16) {
+            w->finished = true;
+            continue;
+        }
+        w->cur = size;
+        w->tries++;
+        struct buf b = BUF_INIT;
+        const char *argv[] = {"ping", "-n", "-M", "do", "-c", "1", "-W", "1", "-s", NULL, "-I", w->from, w->to};
+        char sz[16];
+        snprintf(sz, sizeof sz, "%d", size);
+        argv[9] = sz;
+        struct err e = {0};
+        if (shquote_argv(&b, 13, argv, &e) == 0)
+            job_start(s, i, PROBE_PING, b.data, 5, size);
+        buf_free(&b);
+    }
+}
+
+static void sweep_begin(struct diag_session *s)
+{
+    for (int i = 0; i < 2; i++) {
+        struct collect_side *cs = &s->side[i];
+        struct sweep *w = &s->sw[i];
+        memset(w, 0, sizeof *w);
+        cs->f.sweep = (struct pf_sweep){.largest_ok = -1, .first_fail = -1, .local_mtu = -1, .frag_needed_mtu = -1};
+        if (!side_ok(s, i))
+            continue;
+        cs->f.sweep.ran = true;
+        const char *from = collect_local_protected(cs);
+        const char *to = collect_remote_host(cs);
+        if (!from || !to) {
+            cs->f.sweep.error = !to ? "no remote protected subnet to ping"
+                                    : "no address of this gateway inside its local selectors (ip route get src)";
+            continue;
+        }
+        cs->f.sweep.from = from;
+        cs->f.sweep.to = to;
+        w->from = from;
+        w->to = to;
+        w->running = true;
+        w->lo = 0;
+        w->hi = 1473; /* 1472 + 28 = 1500 */
+    }
+    sweep_next(s);
+}
+
+/* ---- the state machine ------------------------------------------------------ */
+
+static void advance(struct diag_session *s);
+
+static void enter(struct diag_session *s, enum stage st)
+{
+    s->stage = st;
+    switch (st) {
+    case ST_CONNECT:
+        s->activity = "connecting";
+        for (int i = 0; i < 2; i++) {
+            struct err e = {0};
+            enum peer_state ps = peer_state(s->peer[i]);
+            if (ps != PEER_READY && ps != PEER_CONNECTING && ps != PEER_AUTHENTICATING)
+                peer_connect(s->peer[i], &e);
+        }
+        notify(s);
+        break;
+    case ST_COLLECT:
+        step_begin(s, STEP_TRANSPORT, "collecting facts");
+        for (int i = 0; i < 2; i++) {
+            struct collect_side *cs = &s->side[i];
+            cs->f.connected = side_ok(s, i);
+            if (!cs->f.connected) {
+                const struct err *pe = peer_error(s->peer[i]);
+                cs->f.connect_error = strpool_printf(&cs->pool, "%s", pe && pe->msg[0] ? pe->msg : "not connected");
+            }
+        }
+        start_collect(s, true);
+        break;
+    case ST_DISCOVER:
+        for (int i = 0; i < 2; i++)
+            fw_gaps_settle(&s->side[i]);
+        do_discover(s);
+        step_judge(s, STEP_TRANSPORT);
+        break;
+    case ST_CAP_PREP:
+        step_begin(s, STEP_REACH, "preparing the capture");
+        for (int i = 0; i < 2; i++) {
+            if (!side_ok(s, i))
+                continue;
+            s->cap[i].iface[0] = '\0';
+            const char *peer_addr = s->side[i].f.ike.remote_host;
+            char *cmd = NULL;
+            struct err e = {0};
+            if (peer_addr && capture_route_cmd(peer_addr, &cmd, &e) == 0) {
+                job_start(s, i, PROBE_ROUTE_PEER, cmd, 10, 0);
+                free(cmd);
+            }
+            job_start(s, i, PROBE_LINK, NULL, 10, 0);
+        }
+        break;
+    case ST_CAPTURE:
+        s->activity = "capturing";
+        cap_start(s);
+        notify(s);
+        break;
+    case ST_CAP_AFTER:
+        s->activity = "reading counters";
+        for (int i = 0; i < 2; i++) {
+            if (!side_ok(s, i))
+                continue;
+            job_start(s, i, PROBE_SAS_AFTER, NULL, 15, 0);
+            if (s->log_offset[i] >= 0) {
+                char cmd[128];
+                snprintf(cmd, sizeof cmd, "tail -c +%d /var/log/charon.log", s->log_offset[i] + 1);
+                job_start(s, i, PROBE_LOG_NEW, cmd, 10, 0);
+            }
+        }
+        notify(s);
+        break;
+    case ST_POLICY:
+        step_begin(s, STEP_POLICY, "checking selectors, routes, NAT rules");
+        for (int i = 0; i < 2; i++) {
+            if (!side_ok(s, i))
+                continue;
+            struct collect_side *cs = &s->side[i];
+            if (s->rerun) {
+                memset(&cs->f.fw, 0, sizeof cs->f.fw);
+                cs->f.fw.mss_value = -1;
+                job_start(s, i, PROBE_NFT, NULL, 15, 0);
+                job_start(s, i, PROBE_IPT, NULL, 15, 0);
+            }
+            memset(&cs->f.route, 0, sizeof cs->f.route);
+            const char *host = collect_remote_host(cs);
+            if (host) {
+                cs->f.route.dst = host;
+                char cmd[96];
+                snprintf(cmd, sizeof cmd, "ip route get %s", host);
+                job_start(s, i, PROBE_ROUTE_TS, cmd, 10, 0);
+            }
+        }
+        break;
+    case ST_SWEEP:
+        step_begin(s, STEP_MTU, s->opts.active ? "DF sweep" : "MTU arithmetic");
+        if (s->opts.active)
+            sweep_begin(s);
+        break;
+    case ST_TIMERS:
+        step_begin(s, STEP_TIMERS, "comparing proposals and timers");
+        if (s->rerun)
+            for (int i = 0; i < 2; i++)
+                if (side_ok(s, i))
+                    job_start(s, i, PROBE_CONNS, NULL, 15, 0);
+        break;
+    case ST_DONE:
+        s->activity = "done";
+        s->step = 0;
+        s->t_end = now_mono();
+        notify(s);
+        break;
+    case ST_IDLE:
+        break;
+    }
+}
+
+/* The next stage after st, for a full run (or the end of a one-step re-run). */
+static enum stage after(struct diag_session *s, enum stage st)
+{
+    switch (st) {
+    case ST_CONNECT:
+        return ST_COLLECT;
+    case ST_COLLECT:
+        return ST_DISCOVER;
+    case ST_DISCOVER:
+        if (s->rerun)
+            return ST_DONE;
+        return s->nodiag ? ST_DONE : ST_CAP_PREP;
+    case ST_CAP_PREP:
+        return ST_CAPTURE;
+    case ST_CAPTURE:
+        return ST_CAP_AFTER;
+    case ST_CAP_AFTER:
+        return s->rerun ? ST_DONE : ST_POLICY;
+    case ST_POLICY:
+        return s->rerun ? ST_DONE : ST_SWEEP;
+    case ST_SWEEP:
+        return s->rerun ? ST_DONE : ST_TIMERS;
+    case ST_TIMERS:
+    default:
+        return ST_DONE;
+    }
+}
+
+/* A round ended: judge what it finished. */
+static void round_end(struct diag_session *s)
+{
+    switch (s->stage) {
+    case ST_CONNECT:
+        s->t_connect_end = now_mono();
+        break;
+    case ST_CAPTURE:
+        cap_finish(s);
+        break;
+    case ST_CAP_AFTER:
+        for (int i = 0; i < 2; i++)
+            collect_select_conn(&s->side[i]);
+        {
+            int64_t ain, aout, bin, bout;
+            collect_deltas(&s->side[0], &ain, &aout);
+            collect_deltas(&s->side[1], &bin, &bout);
+            s->reach.a_in = ain;
+            s->reach.a_out = aout;
+            s->reach.b_in = bin;
+            s->reach.b_out = bout;
+        }
+        step_judge(s, STEP_REACH);
+        break;
+    case ST_POLICY:
+        for (int i = 0; i < 2; i++)
+            fw_gaps_settle(&s->side[i]);
+        step_judge(s, STEP_POLICY);
+        break;
+    case ST_SWEEP:
+        step_judge(s, STEP_MTU);
+        break;
+    case ST_TIMERS:
+        if (s->rerun)
+            for (int i = 0; i < 2; i++)
+                collect_select_conn(&s->side[i]);
+        step_judge(s, STEP_TIMERS);
+        break;
+    default:
+        break;
+    }
+}
+
+static bool connect_settled(const struct diag_session *s)
+{
+    for (int i = 0; i < 2; i++) {
+        enum peer_state ps = peer_state(s->peer[i]);
+        if (ps == PEER_CONNECTING || ps == PEER_AUTHENTICATING || ps == PEER_IDLE)
+            return false;
+    }
+    return true;
+}
+
+static void advance(struct diag_session *s)
+{
+    for (int guard = 0; guard < 64; guard++) {
+        jobs_harvest(s);
+        if (s->stage == ST_DONE || s->stage == ST_IDLE)
+            return;
+        if (s->stage == ST_CONNECT && !connect_settled(s))
+            return;
+        if (s->stage == ST_CAPTURE) {
+            cap_tick(s);
+            if (s->pending)
+                return;
+        }
+        if (s->stage == ST_SWEEP && s->opts.active && !s->pending) {
+            sweep_next(s);
+            if (s->pending)
+                return;
+        }
+        if (s->pending)
+            return;
+        round_end(s);
+        enter(s, after(s, s->stage));
+    }
+}
+
+/* ---- public ----------------------------------------------------------------- */
+
+struct diag_session *diag_new(struct peer *a, struct peer *b, const struct diag_opts *o, struct err *e)
+{
+    struct diag_session *s = calloc(1, sizeof *s);
+    if (!s) {
+        err_set(e, ERR_INTERNAL, "out of memory");
+        return NULL;
+    }
+    s->peer[0] = a;
+    s->peer[1] = b;
+    if (o)
+        s->opts = *o;
+    if (!s->opts.capture_seconds)
+        s->opts.capture_seconds = DIAG_CAPTURE_DEFAULT;
+    s->conn_opt = s->opts.conn ? strdup(s->opts.conn) : NULL;
+    s->pcap_dir = s->opts.pcap_dir ? strdup(s->opts.pcap_dir) : NULL;
+    s->opts.conn = s->conn_opt;
+    s->opts.pcap_dir = s->pcap_dir;
+    for (int i = 0; i < 2; i++) {
+        struct collect_side *cs = &s->side[i];
+        cs->name = peer_name(s->peer[i]);
+        cs->f.name = cs->name;
+        cs->f.udp_timeout = cs->f.udp_timeout_stream = cs->f.conntrack_4500_timeout = -1;
+        cs->f.keepalive_s = -1;
+        cs->f.outer_mtu = -1;
+        cs->f.fw.mss_value = -1;
+        cs->f.sweep = (struct pf_sweep){.largest_ok = -1, .first_fail = -1, .local_mtu = -1, .frag_needed_mtu = -1};
+        s->log_offset[i] = -1;
+    }
+    for (int k = 0; k <= STEP_COUNT; k++)
+        s->step_sec[k] = -1;
+    return s;
+}
+
+void diag_free(struct diag_session *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n_jobs; i++) {
+        rcmd_free(s->jobs[i]->cmd);
+        free(s->jobs[i]);
+    }
+    free(s->jobs);
+    for (int i = 0; i < 2; i++) {
+        struct capside *c = &s->cap[i];
+        rcmd_free(c->cmd);
+        capture_stream_free(c->stream);
+        capture_writer_free(c->writer);
+        free(c->ctx);
+        sa_fact_free(&s->side[i].sas);
+        sa_fact_free(&s->side[i].sas_before);
+        conn_fact_free(&s->side[i].conns);
+        strpool_free(&s->side[i].pool);
+    }
+    reach_acc_free(s->acc);
+    for (size_t i = 0; i < s->n_raw; i++) {
+        free(s->raw[i].what);
+        free(s->raw[i].line);
+        free(s->raw[i].output);
+        free(s->raw[i].error);
+    }
+    free(s->raw);
+    findings_free(&s->fs);
+    free(s->conn_opt);
+    free(s->pcap_dir);
+    free(s);
+}
+
+void diag_on_progress(struct diag_session *s, diag_progress_fn fn, void *ud)
+{
+    s->on_progress = fn;
+    s->ud = ud;
+}
+
+int diag_start(struct diag_session *s, struct err *e)
+{
+    if (s->stage != ST_IDLE && s->stage != ST_DONE)
+        return err_set(e, ERR_USAGE, "a diagnosis is already running");
+    findings_free(&s->fs);
+    s->rerun = false;
+    s->nodiag = false;
+    for (int k = 0; k <= STEP_COUNT; k++) {
+        s->status[k] = STEP_PENDING;
+        s->step_sec[k] = -1;
+    }
+    s->t_start = now_mono();
+    s->step = 0;
+    enter(s, ST_CONNECT);
+    advance(s);
+    return 0;
+}
+
+int diag_rerun_step(struct diag_session *s, int step, struct err *e)
+{
+    if (s->stage != ST_DONE)
+        return err_set(e, ERR_USAGE, "the diagnosis is still running");
+    if (step < STEP_FIRST || step > STEP_LAST)
+        return err_set(e, ERR_USAGE, "no step %d", step);
+    s->rerun = true;
+    s->rerun_step = step;
+    s->step = 0;
+    static const enum stage first[] = {ST_DONE, ST_COLLECT, ST_CAP_PREP, ST_POLICY, ST_SWEEP, ST_TIMERS};
+    enter(s, first[step]);
+    advance(s);
+    return 0;
+}
+
+size_t diag_pollfds(struct diag_session *s, struct pollfd *fds, size_t max)
+{
+    size_t n = 0;
+    for (int i = 0; i < 2; i++) {
+        size_t need = peer_pollfds(s->peer[i], fds + n, max - n);
+        s->npfd[i] = need <= max - n ? need : max - n;
+        n += s->npfd[i];
+    }
+    return n;
+}
+
+void diag_dispatch(struct diag_session *s, const struct pollfd *fds, size_t n)
+{
+    size_t off = 0;
+    for (int i = 0; i < 2; i++) {
+        size_t k = s->npfd[i];
+        if (off + k > n)
+            k = off < n ? n - off : 0;
+        peer_dispatch(s->peer[i], fds + off, k);
+        off += k;
+    }
+    advance(s);
+}
+
+int diag_timeout_ms(const struct diag_session *s)
+{
+    int t = -1;
+    for (int i = 0; i < 2; i++) {
+        int p = peer_timeout_ms(s->peer[i]);
+        if (p >= 0 && (t < 0 || p < t))
+            t = p;
+    }
+    if (s->stage == ST_CAPTURE) {
+        /* a tick a second for the countdown, and the end of the window */
+        double now = now_mono();
+        double until = s->cap_deadline ? s->cap_deadline - now : 0.25;
+        double frac = until - floor(until);
+        int ms = (int)((until > 0 ? (frac > 0.01 ? frac : 1.0) : 0.0) * 1000.0) + 1;
+        if (t < 0 || ms < t)
+            t = ms;
+    }
+    if (s->stage == ST_CONNECT && t < 0)
+        t = 100;
+    return t;
+}
+
+bool diag_done(const struct diag_session *s)
+{
+    return s->stage == ST_DONE;
+}
+
+void diag_progress(const struct diag_session *s, struct diag_progress *out)
+{
+    memset(out, 0, sizeof *out);
+    out->phase = s->stage == ST_IDLE ? DIAG_IDLE
+                 : s->stage == ST_CONNECT ? DIAG_CONNECTING
+                 : s->stage == ST_DONE    ? DIAG_DONE
+                                          : DIAG_RUNNING;
+    out->step = s->step;
+    out->activity = s->activity;
+    out->capture_left_s = -1;
+    out->sweep_size[0] = out->sweep_size[1] = -1;
+    if (s->stage == ST_CAPTURE) {
+        double left = s->cap_deadline ? s->cap_deadline - now_mono() : s->opts.capture_seconds;
+        out->capture_left_s = left > 0 ? (int)ceil(left) : 0;
+    }
+    if (s->stage == ST_SWEEP)
+        for (int i = 0; i < 2; i++)
+            if (s->sw[i].running && !s->sw[i].finished)
+                out->sweep_size[i] = s->sw[i].cur;
+}
+
+const struct findings *diag_findings(const struct diag_session *s)
+{
+    return &s->fs;
+}
+
+enum step_status diag_step_status(const struct diag_session *s, int step)
+{
+    return step >= STEP_FIRST && step <= STEP_LAST ? s->status[step] : STEP_PENDING;
+}
+
+double diag_step_seconds(const struct diag_session *s, int step)
+{
+    return step >= STEP_FIRST && step <= STEP_LAST ? s->step_sec[step] : -1;
+}
+
+double diag_connect_seconds(const struct diag_session *s)
+{
+    return s->t_connect_end > 0 ? s->t_connect_end - s->t_start : -1;
+}
+
+double diag_total_seconds(const struct diag_session *s)
+{
+    return (s->t_end > 0 ? s->t_end : now_mono()) - s->t_start;
+}
+
+const struct peer_facts *diag_peer_facts(const struct diag_session *s, int side)
+{
+    return &s->side[side ? 1 : 0].f;
+}
+
+const struct reach_facts *diag_reach_facts(const struct diag_session *s)
+{
+    return s->have_reach ? &s->reach : NULL;
+}
+
+const char *diag_peer_name(const struct diag_session *s, int side)
+{
+    return peer_name(s->peer[side ? 1 : 0]);
+}
+
+const char *diag_conn_name(const struct diag_session *s, int side)
+{
+    return s->side[side ? 1 : 0].f.conn.name;
+}
+
+int diag_exit_status(const struct diag_session *s)
+{
+    if (s->nodiag || rules_cannot_diagnose(&s->fs))
+        return 3;
+    return findings_exit_status(&s->fs);
+}
+
+size_t diag_raw_count(const struct diag_session *s)
+{
+    return s->n_raw;
+}
+
+const struct diag_raw *diag_raw_get(const struct diag_session *s, size_t i)
+{
+    return i < s->n_raw ? &s->raw[i] : NULL;
+}

@@ -1,0 +1,100 @@
+/* A diagnosis session: the five steps run on two peers, driven from the
+ * caller's poll() loop.  `tunnelscope diagnose` and the console drive it the
+ * same way:
+ *
+ *     struct diag_session *s = diag_new(peer_a, peer_b, &opts, &e);
+ *     diag_start(s, &e);
+ *     while (!diag_done(s)) {
+ *         size_t n = diag_pollfds(s, fds, MAX);      (+ the caller's own fds)
+ *         poll(fds, n, diag_timeout_ms(s));
+ *         diag_dispatch(s, fds, n);                   (always, also on timeout)
+ *     }
+ *     diag_findings(s), diag_step_status(s, k), diag_step_seconds(s, k) ...
+ *
+ * Both peers are worked on at once: every probe of a round runs on both
+ * peers in parallel (remote/ runs many commands per peer on one poll loop).
+ * No threads, no blocking call.  Progress is queryable (diag_progress) and
+ * announced through a callback.  Once done, any step can be re-run alone
+ * (diag_rerun_step): it collects again what it needs and replaces its
+ * findings.  The step logic itself lives in playbook/rules.c (pure). */
+#ifndef TS_SESSION_H
+#define TS_SESSION_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "playbook/finding.h"
+#include "playbook/peerfacts.h"
+#include "remote/err.h"
+#include "remote/peer.h"
+
+struct diag_opts {
+    const char *conn;          /* --conn NAME; NULL: discover */
+    unsigned capture_seconds;  /* 0: DIAG_CAPTURE_DEFAULT */
+    bool active;               /* --active: DF ping sweep through the tunnel */
+    const char *pcap_dir;      /* keep both ends' pcaps there ("a.pcap", "b.pcap"); NULL: not kept */
+};
+#define DIAG_CAPTURE_DEFAULT 10u
+
+enum diag_phase { DIAG_IDLE, DIAG_CONNECTING, DIAG_RUNNING, DIAG_DONE };
+
+struct diag_progress {
+    enum diag_phase phase;
+    int step;                /* the running step, 0 while connecting / none */
+    const char *activity;    /* "connecting", "collecting facts", "capturing", "DF sweep", ... */
+    int capture_left_s;      /* while capturing: seconds left, else -1 */
+    int sweep_size[2];       /* DF sweep: ICMP size being tried on A and B, else -1 */
+};
+
+/* A command output kept as evidence (already redacted). */
+struct diag_raw {
+    int side;             /* 0 = A, 1 = B */
+    int step;
+    char *what;           /* "swanctl --list-sas --raw" */
+    char *line;           /* the exact line sent (with sudo/timeout) */
+    char *output;         /* stdout + stderr, redacted */
+    int exit_status;      /* -1: none */
+    char *error;          /* why it did not run to its end, or NULL */
+    double started;       /* CLOCK_REALTIME seconds */
+    double seconds;       /* how long it took */
+};
+
+struct diag_session;
+typedef void (*diag_progress_fn)(const struct diag_session *s, void *ud);
+
+/* The peers are borrowed (the caller frees them after the session); they
+ * may be in any state: the session connects them.  0/-1 style: NULL on error. */
+struct diag_session *diag_new(struct peer *a, struct peer *b, const struct diag_opts *o, struct err *e);
+void diag_free(struct diag_session *s);
+void diag_on_progress(struct diag_session *s, diag_progress_fn fn, void *ud);
+
+/* Runs every step in order.  0 / -1. */
+int diag_start(struct diag_session *s, struct err *e);
+/* Runs one step again (only when done).  0 / -1. */
+int diag_rerun_step(struct diag_session *s, int step, struct err *e);
+
+size_t diag_pollfds(struct diag_session *s, struct pollfd *fds, size_t max);
+void diag_dispatch(struct diag_session *s, const struct pollfd *fds, size_t n);
+int diag_timeout_ms(const struct diag_session *s);
+bool diag_done(const struct diag_session *s);
+
+void diag_progress(const struct diag_session *s, struct diag_progress *out);
+const struct findings *diag_findings(const struct diag_session *s);
+enum step_status diag_step_status(const struct diag_session *s, int step);
+/* Wall time the step took (its probes included), -1 when it has not run. */
+double diag_step_seconds(const struct diag_session *s, int step);
+/* Connecting to both peers. */
+double diag_connect_seconds(const struct diag_session *s);
+double diag_total_seconds(const struct diag_session *s);
+const struct peer_facts *diag_peer_facts(const struct diag_session *s, int side);
+const struct reach_facts *diag_reach_facts(const struct diag_session *s);
+const char *diag_peer_name(const struct diag_session *s, int side);
+/* The connection used on each side (NULL when none was found). */
+const char *diag_conn_name(const struct diag_session *s, int side);
+/* 0 nothing wrong, 1 warnings, 2 failures, 3 could not diagnose. */
+int diag_exit_status(const struct diag_session *s);
+size_t diag_raw_count(const struct diag_session *s);
+const struct diag_raw *diag_raw_get(const struct diag_session *s, size_t i);
+
+#endif
