@@ -34,6 +34,7 @@ static const struct probe_spec probes[PROBE_COUNT] = {
     [PROBE_LOG_NEW] = {PROBE_LOG_NEW, 5, "daemon log (during the diagnosis)", NULL, true},
     [PROBE_PING] = {PROBE_PING, 4, "ping -M do", NULL, true},
     [PROBE_LOG_SIZE] = {PROBE_LOG_SIZE, 5, "daemon log size", "wc -c < /var/log/charon.log", true},
+    [PROBE_BATCH] = {PROBE_BATCH, 1, "probes", NULL, true},
 };
 
 const struct probe_spec *collect_probe(enum probe_kind k)

@@ -30,6 +30,7 @@ enum probe_kind {
     PROBE_LOG_NEW,   /* log lines written since the diagnosis started */
     PROBE_PING,      /* one DF ping of the sweep */
     PROBE_LOG_SIZE,  /* where the log ends now */
+    PROBE_BATCH,     /* several of the above in one command (playbook/batch.h) */
     PROBE_COUNT
 };
 

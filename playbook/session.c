@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "playbook/batch.h"
 #include "playbook/collect.h"
 #include "playbook/discover.h"
 #include "playbook/prose.h"
@@ -38,9 +40,18 @@ struct job {
     enum probe_kind kind;
     int step;
     struct rcmd *cmd;
+    char *command; /* while queued */
+    unsigned limit;
+    bool sudo;
+    enum probe_kind parts[12]; /* PROBE_BATCH: the probes inside */
+    size_t n_parts;
     int ping_size;
     bool done;
 };
+
+/* sshd allows 10 sessions (channels) per connection by default
+ * (MaxSessions): keep below it, the capture included. */
+#define MAX_INFLIGHT 6
 
 struct sweep {
     bool running, finished;
@@ -92,6 +103,8 @@ struct diag_session {
     struct diag_raw *raw;
     size_t n_raw, cap_raw;
 
+    char nonce[20]; /* batch markers (playbook/batch.h) */
+
     diag_progress_fn on_progress;
     void *ud;
 };
@@ -116,7 +129,9 @@ static void notify(struct diag_session *s)
 
 /* ---- evidence ------------------------------------------------------------- */
 
-static void raw_keep(struct diag_session *s, const struct job *j, const struct rcmd_result *r, const char *what)
+static void raw_add(struct diag_session *s, int side, int step, const char *what, const char *line,
+                    const char *out, size_t out_len, const char *errt, size_t err_len, int status,
+                    const char *error, double started, double seconds)
 {
     if (s->n_raw == s->cap_raw) {
         size_t cap = s->cap_raw ? s->cap_raw * 2 : 32;
@@ -127,27 +142,32 @@ static void raw_keep(struct diag_session *s, const struct job *j, const struct r
         s->cap_raw = cap;
     }
     struct buf all = BUF_INIT, red = BUF_INIT;
-    if (r->out.len)
-        buf_append(&all, r->out.data, r->out.len);
-    if (r->err_out.len) {
+    if (out_len)
+        buf_append(&all, out, out_len);
+    if (err_len) {
         buf_puts(&all, all.len ? "\n--- stderr ---\n" : "--- stderr ---\n");
-        buf_append(&all, r->err_out.data, r->err_out.len);
+        buf_append(&all, errt, err_len);
     }
     if (redact_text(all.data ? all.data : "", all.len, NULL, &red) < 0)
         buf_reset(&red);
     struct diag_raw *d = &s->raw[s->n_raw++];
-    d->side = j->side;
-    d->step = j->step;
+    d->side = side;
+    d->step = step;
     d->what = strdup(what);
-    d->line = strdup(rcmd_line(j->cmd) ? rcmd_line(j->cmd) : "");
+    d->line = strdup(line ? line : "");
     d->output = buf_take(&red);
-    d->exit_status = r->exit_status;
-    d->error = r->err.code != ERR_NONE ? strdup(r->err.msg) : NULL;
-    d->started = ts_sec(&r->started);
-    d->seconds = ts_sec(&r->ended) - ts_sec(&r->started);
-    if (d->seconds < 0 || d->seconds > 1e6)
-        d->seconds = 0;
+    d->exit_status = status;
+    d->error = error ? strdup(error) : NULL;
+    d->started = started;
+    d->seconds = seconds < 0 || seconds > 1e6 ? 0 : seconds;
     buf_free(&all);
+}
+
+static void raw_keep(struct diag_session *s, const struct job *j, const struct rcmd_result *r, const char *what)
+{
+    raw_add(s, j->side, j->step, what, rcmd_line(j->cmd), r->out.data, r->out.len, r->err_out.data,
+            r->err_out.len, r->exit_status, r->err.code != ERR_NONE ? r->err.msg : NULL, ts_sec(&r->started),
+            ts_sec(&r->ended) - ts_sec(&r->started));
 }
 
 /* ---- jobs ---------------------------------------------------------------- */
@@ -160,6 +180,63 @@ static void job_done_cb(struct rcmd *c, void *ud)
         j->done = true;
         if (j->s->pending)
             j->s->pending--;
+    }
+}
+
+static void job_fail(struct diag_session *s, struct job *j, const char *why)
+{
+    const struct probe_spec *ps = collect_probe(j->kind);
+    collect_gap(&s->side[j->side], ps->step, ps->what, why);
+    if (j->kind == PROBE_PING) {
+        s->side[j->side].f.sweep.error = strpool_printf(&s->side[j->side].pool, "ping: %s", why);
+        s->sw[j->side].finished = true;
+    }
+}
+
+/* Starts a queued job on its peer.  false when it could not start (then it
+ * is recorded as a gap and freed by the caller). */
+static bool job_launch(struct diag_session *s, struct job *j)
+{
+    const struct probe_spec *ps = collect_probe(j->kind);
+    (void)ps;
+    struct rcmd_opts o = {.command = j->command,
+                          .sudo = j->sudo,
+                          .time_limit_s = j->limit,
+                          .on_done = job_done_cb,
+                          .ud = j,
+                          .max_output = 4u << 20};
+    struct err e = {0};
+    j->cmd = rcmd_start(s->peer[j->side], &o, &e);
+    free(j->command);
+    j->command = NULL;
+    if (!j->cmd) {
+        job_fail(s, j, e.msg[0] ? e.msg : "could not start");
+        return false;
+    }
+    return true;
+}
+
+static size_t inflight(const struct diag_session *s, int side)
+{
+    size_t n = s->cap[side].cmd ? 1 : 0;
+    for (size_t i = 0; i < s->n_jobs; i++)
+        if (s->jobs[i]->side == side && s->jobs[i]->cmd && !s->jobs[i]->done)
+            n++;
+    return n;
+}
+
+/* Launches queued jobs while there is room on their peer. */
+static void jobs_pump(struct diag_session *s)
+{
+    for (size_t i = 0; i < s->n_jobs; i++) {
+        struct job *j = s->jobs[i];
+        if (j->cmd || j->done || inflight(s, j->side) >= MAX_INFLIGHT)
+            continue;
+        if (!job_launch(s, j)) {
+            j->done = true;
+            if (s->pending)
+                s->pending--;
+        }
     }
 }
 
@@ -185,23 +262,151 @@ static int job_start(struct diag_session *s, int side, enum probe_kind k, const 
     j->kind = k;
     j->step = s->step;
     j->ping_size = ping_size;
-    struct rcmd_opts o = {.command = command ? command : ps->command,
-                          .sudo = ps->sudo,
-                          .time_limit_s = limit ? limit : 15,
-                          .on_done = job_done_cb,
-                          .ud = j,
-                          .max_output = 4u << 20};
-    struct err e = {0};
-    s->pending++;
-    j->cmd = rcmd_start(s->peer[side], &o, &e);
-    if (!j->cmd) {
-        s->pending--;
-        collect_gap(&s->side[side], ps->step, ps->what, e.msg[0] ? e.msg : "could not start");
+    j->limit = limit ? limit : 15;
+    j->sudo = ps->sudo;
+    j->command = strdup(command ? command : ps->command);
+    if (!j->command) {
         free(j);
-        return 0;
+        return -1;
     }
+    s->pending++;
     s->jobs[s->n_jobs++] = j;
+    jobs_pump(s);
     return 0;
+}
+
+static void handle_one(struct diag_session *s, int side, enum probe_kind kind, int ping_size, int status,
+                       int err_code, const char *err_msg, const char *out, size_t out_len, const char *errt)
+{
+    struct collect_side *cs = &s->side[side];
+    switch (kind) {
+    case PROBE_ROUTE_PEER: {
+        char ifn[64] = "";
+        struct err e = {0};
+        if (err_code == ERR_NONE && status == 0 &&
+            capture_route_iface(out, out_len, ifn, sizeof ifn, &e) == 0)
+            snprintf(s->cap[side].iface, sizeof s->cap[side].iface, "%s", ifn);
+        break;
+    }
+    case PROBE_LOG_SIZE: {
+        char *end = NULL;
+        long v = err_code == ERR_NONE && status == 0 ? strtol(out, &end, 10) : -1;
+        s->log_offset[side] = end && end != out && v >= 0 && v < 0x7fffffff ? (int)v : -1;
+        break;
+    }
+    case PROBE_LINK:
+        if (err_code == ERR_NONE && s->cap[side].iface[0])
+            collect_link_mtu(cs, out, out_len, s->cap[side].iface);
+        break;
+    case PROBE_PING: {
+        struct sweep *w = &s->sw[side];
+        struct pf_sweep *f = &cs->f.sweep;
+        if (err_code != ERR_NONE) {
+            f->error = strpool_printf(&cs->pool, "ping: %s", err_msg);
+            w->finished = true;
+            break;
+        }
+        int mtu;
+        int res = collect_ping_result(status, out, out_len, &mtu);
+        if (status == 2 && !out_len && strstr(errt, "ping")) {
+            f->error = strpool_printf(&cs->pool, "%.*s", (int)strcspn(errt, "\n"), errt);
+            w->finished = true;
+            break;
+        }
+        if (res == 3)
+            f->local_mtu = mtu;
+        if (res == 2)
+            f->frag_needed_mtu = mtu;
+        if (ping_size == 56) {
+            f->small_ok = res == 1;
+            if (!f->small_ok)
+                w->finished = true;
+            else
+                w->lo = 56;
+        } else if (res == 1) {
+            w->lo = ping_size;
+        } else {
+            w->hi = ping_size;
+            if (f->first_fail < 0 || ping_size <= f->first_fail) {
+                f->first_fail = ping_size;
+                f->fail_silent = res == 0;
+            }
+        }
+        f->largest_ok = w->lo > 56 || f->small_ok ? w->lo : -1;
+        break;
+    }
+    default:
+        collect_parse(cs, kind, status, err_code, out, out_len, errt);
+        break;
+    }
+}
+
+static const char *batch_nonce(const struct diag_session *s)
+{
+    return s->nonce;
+}
+
+static void batch_harvest(struct diag_session *s, struct job *j, const struct rcmd_result *r)
+{
+    const char *text = r->out.data ? r->out.data : "";
+    for (size_t k = 0; k < j->n_parts; k++) {
+        const struct probe_spec *ps = collect_probe(j->parts[k]);
+        size_t st, ln;
+        int status;
+        int found = batch_section(text, r->out.len, batch_nonce(s), (int)j->parts[k], &st, &ln, &status);
+        int code = r->err.code;
+        const char *msg = r->err.msg;
+        if (found < 1 && code == ERR_NONE) {
+            code = ERR_TRUNCATED;
+            msg = found ? "output cut short" : "no output";
+        }
+        if (found == 1)
+            code = ERR_NONE;
+        raw_add(s, j->side, j->step, ps->what, ps->command, found >= 0 ? text + st : "", found >= 0 ? ln : 0,
+                NULL, 0, status, code != ERR_NONE ? msg : NULL, ts_sec(&r->started),
+                ts_sec(&r->ended) - ts_sec(&r->started));
+        char *part = strndup(found >= 0 ? text + st : "", found >= 0 ? ln : 0);
+        if (!part)
+            continue;
+        /* in a batch stderr is folded into the section: give it as errtext too */
+        handle_one(s, j->side, j->parts[k], 0, status, code, msg, part, strlen(part), part);
+        free(part);
+    }
+    if (r->err.code == ERR_SUDO)
+        s->side[j->side].f.sudo = TRI_NO;
+    else if (j->sudo && r->err.code == ERR_NONE)
+        s->side[j->side].f.sudo = TRI_YES;
+    if (r->err_out.len)
+        raw_add(s, j->side, j->step, "probes (stderr)", rcmd_line(j->cmd), NULL, 0, r->err_out.data, r->err_out.len,
+                r->exit_status, NULL, ts_sec(&r->started), ts_sec(&r->ended) - ts_sec(&r->started));
+}
+
+static int batch_start(struct diag_session *s, int side, bool sudo, const enum probe_kind *kinds, size_t n,
+                       unsigned limit)
+{
+    const char *cmds[12];
+    int ids[12];
+    if (n > 12)
+        n = 12;
+    for (size_t k = 0; k < n; k++) {
+        cmds[k] = collect_probe(kinds[k])->command;
+        ids[k] = (int)kinds[k];
+    }
+    struct buf b = BUF_INIT;
+    if (batch_build(&b, batch_nonce(s), ids, cmds, n) != 0) {
+        buf_free(&b);
+        return -1;
+    }
+    size_t before = s->n_jobs;
+    int rc = job_start(s, side, PROBE_BATCH, b.data, limit, 0);
+    buf_free(&b);
+    if (rc == 0 && s->n_jobs > before) {
+        struct job *j = s->jobs[s->n_jobs - 1];
+        j->sudo = sudo;
+        memcpy(j->parts, kinds, n * sizeof *kinds);
+        j->n_parts = n;
+    }
+    return rc;
 }
 
 /* Parses and frees the finished jobs of the round. */
@@ -214,78 +419,26 @@ static void jobs_harvest(struct diag_session *s)
             s->jobs[keep++] = j;
             continue;
         }
+        if (!j->cmd) { /* never started: already recorded as a gap */
+            free(j->command);
+            free(j);
+            continue;
+        }
         const struct rcmd_result *r = rcmd_result(j->cmd);
-        const struct probe_spec *ps = collect_probe(j->kind);
-        struct collect_side *cs = &s->side[j->side];
-        raw_keep(s, j, r, ps->what);
-        const char *out = r->out.data ? r->out.data : "";
-        const char *errt = r->err_out.data ? r->err_out.data : "";
-        switch (j->kind) {
-        case PROBE_ROUTE_PEER: {
-            char ifn[64] = "";
-            struct err e = {0};
-            if (r->err.code == ERR_NONE && r->exit_status == 0 &&
-                capture_route_iface(out, r->out.len, ifn, sizeof ifn, &e) == 0)
-                snprintf(s->cap[j->side].iface, sizeof s->cap[j->side].iface, "%s", ifn);
-            break;
+        if (j->kind == PROBE_BATCH) {
+            batch_harvest(s, j, r);
+        } else {
+            raw_keep(s, j, r, collect_probe(j->kind)->what);
+            handle_one(s, j->side, j->kind, j->ping_size, r->exit_status, r->err.code, r->err.msg,
+                       r->out.data ? r->out.data : "", r->out.len, r->err_out.data ? r->err_out.data : "");
         }
-        case PROBE_LOG_SIZE: {
-            char *end = NULL;
-            long v = r->err.code == ERR_NONE && r->exit_status == 0 ? strtol(out, &end, 10) : -1;
-            s->log_offset[j->side] = end && end != out && v >= 0 && v < 0x7fffffff ? (int)v : -1;
-            break;
-        }
-        case PROBE_LINK:
-            if (r->err.code == ERR_NONE && s->cap[j->side].iface[0])
-                collect_link_mtu(cs, out, r->out.len, s->cap[j->side].iface);
-            break;
-        case PROBE_PING: {
-            struct sweep *w = &s->sw[j->side];
-            struct pf_sweep *f = &cs->f.sweep;
-            if (r->err.code != ERR_NONE) {
-                f->error = strpool_printf(&cs->pool, "ping: %s", r->err.msg);
-                w->finished = true;
-                break;
-            }
-            int mtu;
-            int res = collect_ping_result(r->exit_status, out, r->out.len, &mtu);
-            if (r->exit_status == 2 && !r->out.len && strstr(errt, "ping")) {
-                f->error = strpool_printf(&cs->pool, "%.*s", (int)strcspn(errt, "\n"), errt);
-                w->finished = true;
-                break;
-            }
-            if (res == 3)
-                f->local_mtu = mtu;
-            if (res == 2)
-                f->frag_needed_mtu = mtu;
-            if (j->ping_size == 56) {
-                f->small_ok = res == 1;
-                if (!f->small_ok)
-                    w->finished = true;
-                else
-                    w->lo = 56;
-            } else if (res == 1) {
-                w->lo = j->ping_size;
-            } else {
-                w->hi = j->ping_size;
-                if (f->first_fail < 0 || j->ping_size <= f->first_fail) {
-                    f->first_fail = j->ping_size;
-                    f->fail_silent = res == 0;
-                }
-            }
-            f->largest_ok = w->lo > 56 || f->small_ok ? w->lo : -1;
-            break;
-        }
-        default:
-            collect_parse(cs, j->kind, r->exit_status, r->err.code, out, r->out.len, errt);
-            break;
-        }
-        if (j->kind == PROBE_SUDO && r->err.code == ERR_SUDO)
-            cs->f.sudo = TRI_NO;
+        if (j->sudo && r->err.code == ERR_SUDO)
+            s->side[j->side].f.sudo = TRI_NO;
         rcmd_free(j->cmd);
         free(j);
     }
     s->n_jobs = keep;
+    jobs_pump(s);
 }
 
 /* ---- steps ------------------------------------------------------------------ */
@@ -347,11 +500,11 @@ static bool side_ok(const struct diag_session *s, int i)
     return peer_state(s->peer[i]) == PEER_READY;
 }
 
-static void start_collect(struct diag_session *s, bool baseline)
+static void start_collect(struct diag_session *s)
 {
-    static const enum probe_kind base[] = {PROBE_SUDO, PROBE_SAS,    PROBE_CONNS, PROBE_SS, PROBE_SWCONF,
-                                           PROBE_SYSCTL, PROBE_NFT, PROBE_IPT,   PROBE_LOG};
-    (void)baseline;
+    static const enum probe_kind as_root[] = {PROBE_SAS, PROBE_CONNS, PROBE_SS, PROBE_NFT,
+                                              PROBE_IPT, PROBE_LOG,   PROBE_LOG_SIZE};
+    static const enum probe_kind as_user[] = {PROBE_SWCONF, PROBE_SYSCTL};
     for (int i = 0; i < 2; i++) {
         if (!side_ok(s, i))
             continue;
@@ -359,10 +512,8 @@ static void start_collect(struct diag_session *s, bool baseline)
         cs->f.n_gaps = 0;
         memset(&cs->f.fw, 0, sizeof cs->f.fw);
         cs->f.fw.mss_value = -1;
-        for (size_t k = 0; k < sizeof base / sizeof base[0]; k++)
-            job_start(s, i, base[k], NULL, 15, 0);
-        /* where the log stands now: the lines after it are "during the diagnosis" */
-        job_start(s, i, PROBE_LOG_SIZE, NULL, 10, 0);
+        batch_start(s, i, true, as_root, sizeof as_root / sizeof as_root[0], 20);
+        batch_start(s, i, false, as_user, sizeof as_user / sizeof as_user[0], 10);
     }
 }
 
@@ -637,6 +788,9 @@ static void cap_finish(struct diag_session *s)
         if (reach_acc_finish(s->acc, &s->reach, &s->side[0].pool, &e) != 0) {
             s->reach.ran = false;
             s->reach.error = strpool_dup(&s->side[0].pool, e.msg, strlen(e.msg));
+        } else if (s->reach.window_s <= 0 && s->cap_deadline > 0) {
+            /* no packet at one end: the window is the time both captures ran */
+            s->reach.window_s = now_mono() - (s->cap_deadline - s->opts.capture_seconds);
         }
     }
     reach_acc_free(s->acc);
@@ -736,7 +890,7 @@ static void enter(struct diag_session *s, enum stage st)
                 cs->f.connect_error = strpool_printf(&cs->pool, "%s", pe && pe->msg[0] ? pe->msg : "not connected");
             }
         }
-        start_collect(s, true);
+        start_collect(s);
         break;
     case ST_DISCOVER:
         for (int i = 0; i < 2; i++)
@@ -962,6 +1116,10 @@ struct diag_session *diag_new(struct peer *a, struct peer *b, const struct diag_
     }
     for (int k = 0; k <= STEP_COUNT; k++)
         s->step_sec[k] = -1;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(s->nonce, sizeof s->nonce, "%08lx%06lx", (unsigned long)(ts.tv_nsec ^ (long)getpid()) & 0xffffffffUL,
+             (unsigned long)ts.tv_sec & 0xffffffUL);
     return s;
 }
 
@@ -971,6 +1129,7 @@ void diag_free(struct diag_session *s)
         return;
     for (size_t i = 0; i < s->n_jobs; i++) {
         rcmd_free(s->jobs[i]->cmd);
+        free(s->jobs[i]->command);
         free(s->jobs[i]);
     }
     free(s->jobs);
@@ -1170,4 +1329,9 @@ size_t diag_raw_count(const struct diag_session *s)
 const struct diag_raw *diag_raw_get(const struct diag_session *s, size_t i)
 {
     return i < s->n_raw ? &s->raw[i] : NULL;
+}
+
+const struct diag_opts *diag_options(const struct diag_session *s)
+{
+    return &s->opts;
 }

@@ -94,6 +94,7 @@ const char *diag_peer_name(const struct diag_session *s, int side);
 const char *diag_conn_name(const struct diag_session *s, int side);
 /* 0 nothing wrong, 1 warnings, 2 failures, 3 could not diagnose. */
 int diag_exit_status(const struct diag_session *s);
+const struct diag_opts *diag_options(const struct diag_session *s);
 size_t diag_raw_count(const struct diag_session *s);
 const struct diag_raw *diag_raw_get(const struct diag_session *s, size_t i);
 

@@ -19,5 +19,6 @@ int cmd_correlate(int argc, char **argv);
 int cmd_verify(int argc, char **argv);  /* tui/cmd_verify.c */
 int cmd_replay(int argc, char **argv);  /* tui/cmd_replay.c */
 int cmd_merge(int argc, char **argv);   /* tui/cmd_merge.c */
+int cmd_diagnose(int argc, char **argv); /* tui/cmd_diagnose.c */
 
 #endif

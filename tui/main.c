@@ -8,6 +8,7 @@
 const struct cmd ts_cmds[] = {
     {"correlate", "match the ESP packets of two captures (A.pcap B.pcap [--json])", cmd_correlate},
     {"console", "the incident console (the default): [console] PEER_A PEER_B [options]", cmd_console},
+    {"diagnose", "five-step diagnosis of the tunnel between two gateways: diagnose PEER_A PEER_B", cmd_diagnose},
     {"exec", "run a command on every peer at once: exec PEER... -- CMD...", cmd_exec},
     {"verify", "check an evidence bundle's SHA-256 manifest and scan it for keys: verify BUNDLE", cmd_verify},
     {"replay", "reopen an evidence bundle with no network: replay BUNDLE [--check|--json|--view]", cmd_replay},

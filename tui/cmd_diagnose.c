@@ -1,0 +1,279 @@
+/* tunnelscope diagnose PEER_A PEER_B: the five-step diagnosis, headless.
+ * Drives playbook/session.h from one poll() loop (the console drives the
+ * same session), shows progress on stderr when it is a terminal, prints the
+ * report (text, Markdown or JSON) and exits 0/1/2/3. */
+#include "tui/cmds.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "playbook/report.h"
+#include "playbook/session.h"
+#include "remote/peer.h"
+#include "tui/exitcodes.h"
+#include "tui/safe_text.h"
+
+static volatile sig_atomic_t diag_interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    diag_interrupted = 1;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: tunnelscope diagnose [OPTIONS] PEER_A PEER_B\n"
+            "\n"
+            "Logs into both gateways at once and runs the five steps in order:\n"
+            "  1 transport (IKE/ESP, NAT-T, listeners)   2 UDP/4500 reachability (two-end capture)\n"
+            "  3 selectors, policy, routing, NAT exemption   4 MTU/MSS   5 proposals and timers\n"
+            "The principal finding is the first failure in step order.\n"
+            "\n"
+            "Options:\n"
+            "  --conn NAME            the connection to diagnose (default: the one whose\n"
+            "                         addresses join the two peers)\n"
+            "  --capture-seconds N    length of the two-end capture (default %u)\n"
+            "  --active               also send DF pings of growing size through the tunnel\n"
+            "                         from a protected address of each gateway (MTU sweep)\n"
+            "  --json                 print the result as JSON (assets/diagnose-json.md)\n"
+            "  --markdown             print a Markdown report\n"
+            "  --pcap-dir DIR         keep both ends' captures there (a.pcap, b.pcap)\n"
+            "  -F SSH_CONFIG, --known-hosts FILE, --accept-new-hostkey   as for exec\n"
+            "  -h, --help             this help\n"
+            "\n"
+            "A PEER is an ssh config alias, [user@]host[:port], or 'local'.\n"
+            "Exit status: 0 nothing wrong, 1 warnings, 2 failures, 3 could not diagnose\n"
+            "(cannot connect, host key, no sudo, no IKE daemon, connection ambiguous),\n"
+            "64 bad command line.\n",
+            DIAG_CAPTURE_DEFAULT);
+}
+
+struct progress {
+    int tty;
+    int last_len;
+};
+
+static void show_progress(const struct diag_session *s, void *ud)
+{
+    struct progress *pr = ud;
+    if (!pr->tty)
+        return;
+    struct diag_progress p;
+    diag_progress(s, &p);
+    char line[200];
+    int n;
+    if (p.phase == DIAG_DONE) {
+        n = snprintf(line, sizeof line, "done in %.1f s", diag_total_seconds(s));
+    } else if (p.capture_left_s >= 0) {
+        n = snprintf(line, sizeof line, "step %d/5 %s: capturing on both ends, %d s left", p.step,
+                     step_title(p.step), p.capture_left_s);
+    } else if (p.sweep_size[0] >= 0 || p.sweep_size[1] >= 0) {
+        n = snprintf(line, sizeof line, "step %d/5 %s: DF sweep, size %s %d / %s %d", p.step, step_title(p.step),
+                     diag_peer_name(s, 0), p.sweep_size[0], diag_peer_name(s, 1), p.sweep_size[1]);
+    } else if (p.step) {
+        n = snprintf(line, sizeof line, "step %d/5 %s: %s", p.step, step_title(p.step),
+                     p.activity ? p.activity : "");
+    } else {
+        n = snprintf(line, sizeof line, "%s %s and %s", p.activity ? p.activity : "", diag_peer_name(s, 0),
+                     diag_peer_name(s, 1));
+    }
+    if (n < 0)
+        return;
+    struct buf b = BUF_INIT;
+    safe_text(line, strlen(line), 0, &b);
+    fprintf(stderr, "\r%s%*s", b.data ? b.data : "", pr->last_len > (int)b.len ? pr->last_len - (int)b.len : 0, "");
+    if (p.phase == DIAG_DONE)
+        fputs("\n", stderr);
+    pr->last_len = (int)b.len;
+    fflush(stderr);
+    buf_free(&b);
+}
+
+static int parse_uint(const char *s, unsigned max, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v == 0 || v > max)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+static void peer_problem(struct peer *p)
+{
+    const struct err *e = peer_error(p);
+    if (!e || e->code == ERR_NONE)
+        return;
+    if (e->code == ERR_HOSTKEY_UNKNOWN || e->code == ERR_HOSTKEY_CHANGED) {
+        const char *fp = peer_hostkey_fingerprint(p);
+        fprintf(stderr, "tunnelscope: %s: %s; host key %s%s\n", peer_name(p), e->msg, fp ? fp : "(unknown)",
+                e->code == ERR_HOSTKEY_UNKNOWN ? " (check it, then run again with --accept-new-hostkey)" : "");
+    }
+}
+
+int cmd_diagnose(int argc, char **argv)
+{
+    struct peer_opts popts = {0};
+    struct diag_opts dopts = {0};
+    int json = 0, markdown = 0;
+    const char *names[2] = {NULL, NULL};
+    int npeers = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return TS_EXIT_OK;
+        }
+        if (!strcmp(a, "-F") || !strcmp(a, "--known-hosts") || !strcmp(a, "--conn") ||
+            !strcmp(a, "--capture-seconds") || !strcmp(a, "--pcap-dir")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "tunnelscope diagnose: %s needs a value\n", a);
+                return TS_EXIT_USAGE;
+            }
+            const char *v = argv[++i];
+            if (!strcmp(a, "-F"))
+                popts.ssh_config = v;
+            else if (!strcmp(a, "--known-hosts"))
+                popts.known_hosts = v;
+            else if (!strcmp(a, "--conn"))
+                dopts.conn = v;
+            else if (!strcmp(a, "--pcap-dir"))
+                dopts.pcap_dir = v;
+            else if (parse_uint(v, 3600, &dopts.capture_seconds) != 0) {
+                fprintf(stderr, "tunnelscope diagnose: --capture-seconds wants 1..3600, not '%s'\n", v);
+                return TS_EXIT_USAGE;
+            }
+            continue;
+        }
+        if (!strcmp(a, "--active")) {
+            dopts.active = true;
+            continue;
+        }
+        if (!strcmp(a, "--json")) {
+            json = 1;
+            continue;
+        }
+        if (!strcmp(a, "--markdown")) {
+            markdown = 1;
+            continue;
+        }
+        if (!strcmp(a, "--accept-new-hostkey")) {
+            popts.accept_new_hostkey = 1;
+            continue;
+        }
+        if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "tunnelscope diagnose: unknown option '%s' (try --help)\n", a);
+            return TS_EXIT_USAGE;
+        }
+        if (npeers == 2) {
+            fprintf(stderr, "tunnelscope diagnose: two peers, not more (try --help)\n");
+            return TS_EXIT_USAGE;
+        }
+        names[npeers++] = a;
+    }
+    if (npeers != 2) {
+        fprintf(stderr, "tunnelscope diagnose: needs PEER_A PEER_B (try --help)\n");
+        return TS_EXIT_USAGE;
+    }
+    if (json && markdown) {
+        fprintf(stderr, "tunnelscope diagnose: --json and --markdown exclude each other\n");
+        return TS_EXIT_USAGE;
+    }
+    if (!strcmp(names[0], names[1])) {
+        fprintf(stderr, "tunnelscope diagnose: the two peers must differ\n");
+        return TS_EXIT_USAGE;
+    }
+    popts.interactive = isatty(STDIN_FILENO);
+    struct err e = {0};
+    struct peer *pa = peer_new(names[0], &popts, &e);
+    if (!pa) {
+        fprintf(stderr, "tunnelscope diagnose: %s\n", e.msg);
+        return TS_EXIT_USAGE;
+    }
+    struct peer *pb = peer_new(names[1], &popts, &e);
+    if (!pb) {
+        fprintf(stderr, "tunnelscope diagnose: %s\n", e.msg);
+        peer_free(pa);
+        return TS_EXIT_USAGE;
+    }
+    int rc = TS_EXIT_INTERNAL;
+    struct diag_session *s = diag_new(pa, pb, &dopts, &e);
+    struct pollfd *fds = NULL;
+    size_t cap = 64;
+    if (!s || !(fds = calloc(cap, sizeof *fds))) {
+        fprintf(stderr, "tunnelscope diagnose: %s\n", s ? "out of memory" : e.msg);
+        goto out;
+    }
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct progress pr = {.tty = !json && isatty(STDERR_FILENO), .last_len = 0};
+    diag_on_progress(s, show_progress, &pr);
+    if (diag_start(s, &e) != 0) {
+        fprintf(stderr, "tunnelscope diagnose: %s\n", e.msg);
+        goto out;
+    }
+    while (!diag_done(s)) {
+        if (diag_interrupted) {
+            fprintf(stderr, "\ntunnelscope diagnose: interrupted\n");
+            rc = TS_EXIT_NODIAG;
+            goto out; /* peer_free closes the channels: remote commands end */
+        }
+        size_t n = diag_pollfds(s, fds, cap);
+        int t = diag_timeout_ms(s);
+        if (t < 0 || t > 1000)
+            t = 1000;
+        if (poll(fds, n, t) < 0 && errno != EINTR) {
+            fprintf(stderr, "tunnelscope diagnose: poll: %s\n", strerror(errno));
+            goto out;
+        }
+        diag_dispatch(s, fds, n);
+        show_progress(s, &pr);
+    }
+    peer_problem(pa);
+    peer_problem(pb);
+    if (getenv("TS_DEBUG_RAW"))
+        for (size_t i = 0; i < diag_raw_count(s); i++) {
+            const struct diag_raw *w = diag_raw_get(s, i);
+            fprintf(stderr, "== %s [%s] step %d exit %d %.2fs err=%s\n%s\n%.300s\n", diag_peer_name(s, w->side), w->what,
+                    w->step, w->exit_status, w->seconds, w->error ? w->error : "-", w->line, w->output);
+        }
+
+    struct report_in r;
+    report_from_session(s, &r);
+    struct buf out = BUF_INIT, safe = BUF_INIT;
+    int ok = json ? report_json_text(&r, &out) : markdown ? report_markdown(&r, &out) : report_text(&r, &out);
+    if (ok != 0) {
+        fprintf(stderr, "tunnelscope diagnose: out of memory\n");
+        buf_free(&out);
+        goto out;
+    }
+    /* JSON escapes control characters itself; text goes through safe_text */
+    if (json)
+        fwrite(out.data, 1, out.len, stdout);
+    else if (safe_text(out.data, out.len, 1, &safe) == 0)
+        fwrite(safe.data, 1, safe.len, stdout);
+    fflush(stdout);
+    buf_free(&out);
+    buf_free(&safe);
+    rc = diag_exit_status(s);
+out:
+    diag_free(s);
+    free(fds);
+    peer_free(pa);
+    peer_free(pb);
+    return rc;
+}
