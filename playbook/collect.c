@@ -558,7 +558,7 @@ int collect_ping_result(int status, const char *text, size_t len, int *mtu)
             m = num_after(&l, "mtu=");
         else if (line_find(&l, "Frag needed"))
             m = num_after(&l, "mtu = ");
-        if (m > 0) {
+        if (m > 0 && r != 2) { /* an ICMP "fragmentation needed" outranks the local error */
             *mtu = (int)m;
             if (r != 1)
                 r = line_find(&l, "message too long") ? 3 : 2;

@@ -73,6 +73,12 @@ void reach_from_result(const struct correlate_result *r, const long ike_sa_init[
         o->esp_sent = (long)cd->c.sent;
         o->esp_received = (long)cd->c.received;
         o->esp_lost = (long)cd->c.lost;
+        /* the correlation knows a capture's span only from its packets: a
+         * receiver that saw none of this direction's ESP makes them all
+         * "outside".  Both captures ran over the same window (started and
+         * stopped together), so none received means all lost */
+        if (!cd->c.received && cd->c.sent)
+            o->esp_lost = (long)(cd->c.lost + cd->c.outside);
         o->esp_dup = (long)cd->c.duplicated;
         o->esp_reorder = (long)cd->c.reordered;
         o->ike_sent = (long)(cd->ike.req_sent + cd->ike.resp_sent);
@@ -97,8 +103,10 @@ void reach_from_result(const struct correlate_result *r, const long ike_sa_init[
             const struct correlate_spi *sp = &r->spis[k];
             if (sp->dir != d)
                 continue;
-            o->spis[o->n_spis++] = (struct reach_spi){sp->spi, (long)sp->c.sent, (long)sp->c.received,
-                                                      (long)sp->c.lost};
+            long lost = (long)sp->c.lost;
+            if (!sp->c.received)
+                lost = (long)(sp->c.lost + sp->c.outside);
+            o->spis[o->n_spis++] = (struct reach_spi){sp->spi, (long)sp->c.sent, (long)sp->c.received, lost};
         }
     }
     /* NAT mapping changes on UDP/4500: B seeing A's endpoint change is A's

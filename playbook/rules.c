@@ -308,9 +308,11 @@ static bool dir_lossy(const struct reach_dir *d, double min_rate)
     return d->esp_lost >= LOSS_MIN_PACKETS && rate(d->esp_lost, sent) >= min_rate;
 }
 
+/* Nothing on UDP/4500 arrived, and what was sent included IKE or keepalives:
+ * a block of the port, not a filter on ESP (ESP alone lost is esp_lost). */
 static bool dir_blocked(const struct reach_dir *d)
 {
-    return d->udp4500_sent > 0 && d->udp4500_received == 0;
+    return d->udp4500_sent > 0 && d->udp4500_received == 0 && (d->ike_sent > 0 || d->ka_sent > 0);
 }
 
 /* Loss in one direction only, from the capture or (without one) from the SA
@@ -518,6 +520,27 @@ static void step_reach(const struct diag_in *in, struct findings *out)
     }
 
     long esp_total = ab->esp_sent + ab->raw_esp_sent + ba->esp_sent + ba->raw_esp_sent;
+    if (!any && esp_total == 0) {
+        /* nothing in the window: the SA counters since the diagnosis began are a second witness */
+        for (int i = 0; i < 2; i++) {
+            int64_t sent = i ? r->b_out : r->a_out, recv = i ? r->a_in : r->b_in;
+            const struct peer_facts *x = peers[i], *y = peers[1 - i];
+            if (sent > 0 && recv == 0) {
+                const char *kv2[] = {"from", nz(x->name), "to", nz(y->name), "rate", "100 %", NULL};
+                struct finding *f = add(out, i ? "reach.esp_lost_b_to_a" : "reach.esp_lost_a_to_b", STEP_REACH,
+                                        SEV_FAILURE, kv2,
+                                        "%s's CHILD SA sent %lld packets during the diagnosis, %s's received none "
+                                        "(SA counters; none in the capture window)",
+                                        nz(x->name), (long long)sent, nz(y->name));
+                if (f) {
+                    finding_add_evidence(f, x->name, src_sas(x), "SPI out %08x: +%lld packets", x->child.spi_out,
+                                         (long long)sent);
+                    finding_add_evidence(f, y->name, src_sas(y), "SPI in %08x: +0 packets", y->child.spi_in);
+                }
+                any = true;
+            }
+        }
+    }
     if (!any) {
         if (esp_total == 0) {
             add(out, "reach.no_traffic", STEP_REACH, SEV_INFO, NULL,

@@ -104,6 +104,7 @@ struct diag_session {
     size_t n_raw, cap_raw;
 
     char nonce[20]; /* batch markers (playbook/batch.h) */
+    const char *link_text[2]; /* `ip -o link` output (in the side's pool) */
 
     diag_progress_fn on_progress;
     void *ud;
@@ -294,9 +295,8 @@ static void handle_one(struct diag_session *s, int side, enum probe_kind kind, i
         s->log_offset[side] = end && end != out && v >= 0 && v < 0x7fffffff ? (int)v : -1;
         break;
     }
-    case PROBE_LINK:
-        if (err_code == ERR_NONE && s->cap[side].iface[0])
-            collect_link_mtu(cs, out, out_len, s->cap[side].iface);
+    case PROBE_LINK: /* read once the route to the peer named the interface */
+        s->link_text[side] = err_code == ERR_NONE ? strpool_dup(&cs->pool, out, out_len) : NULL;
         break;
     case PROBE_PING: {
         struct sweep *w = &s->sw[side];
@@ -1012,6 +1012,11 @@ static void round_end(struct diag_session *s)
     switch (s->stage) {
     case ST_CONNECT:
         s->t_connect_end = now_mono();
+        break;
+    case ST_CAP_PREP:
+        for (int i = 0; i < 2; i++)
+            if (s->link_text[i] && s->cap[i].iface[0])
+                collect_link_mtu(&s->side[i], s->link_text[i], strlen(s->link_text[i]), s->cap[i].iface);
         break;
     case ST_CAPTURE:
         cap_finish(s);

@@ -245,12 +245,6 @@ int cmd_diagnose(int argc, char **argv)
     }
     peer_problem(pa);
     peer_problem(pb);
-    if (getenv("TS_DEBUG_RAW"))
-        for (size_t i = 0; i < diag_raw_count(s); i++) {
-            const struct diag_raw *w = diag_raw_get(s, i);
-            fprintf(stderr, "== %s [%s] step %d exit %d %.2fs err=%s\n%s\n%.300s\n", diag_peer_name(s, w->side), w->what,
-                    w->step, w->exit_status, w->seconds, w->error ? w->error : "-", w->line, w->output);
-        }
 
     struct report_in r;
     report_from_session(s, &r);

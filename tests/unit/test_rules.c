@@ -406,6 +406,35 @@ static void test_udp4500_blocked_toward_b(void **state)
     expect(w, "reach.udp4500_blocked_a_to_b", STEP_REACH, SEV_FAILURE);
 }
 
+
+static void test_only_esp_sent_and_none_arrived_is_esp_loss_not_a_port_block(void **state)
+{
+    struct world *w = *state;
+    /* busy tunnel: no keepalive, no IKE in the window, every ESP packet lost */
+    w->r.a_to_b = (struct reach_dir){.udp4500_sent = 130, .esp_sent = 130, .esp_lost = 130, .ka_interval_s = -1,
+                                     .delay_median_ms = -1, .spis = {{0xc2000002, 130, 0, 130}}, .n_spis = 1};
+    w->r.b_to_a = (struct reach_dir){.ka_interval_s = -1, .delay_median_ms = -1};
+    run_all(w);
+    expect(w, "reach.esp_lost_a_to_b", STEP_REACH, SEV_FAILURE);
+    assert_null(findings_find(&w->fs, "reach.udp4500_blocked_a_to_b"));
+}
+
+static void test_counters_witness_loss_when_the_window_saw_no_esp(void **state)
+{
+    struct world *w = *state;
+    struct reach_dir idle = {.ka_interval_s = -1, .delay_median_ms = -1};
+    w->r.a_to_b = idle;
+    w->r.b_to_a = idle;
+    w->r.a_out = 50;
+    w->r.b_in = 0;
+    w->r.b_out = 0;
+    w->r.a_in = 0;
+    run_all(w);
+    const struct finding *f = expect(w, "reach.esp_lost_a_to_b", STEP_REACH, SEV_FAILURE);
+    assert_non_null(strstr(f->title, "SA counters"));
+    assert_null(findings_find(&w->fs, "reach.esp_lost_b_to_a"));
+}
+
 static void test_loss_both_ways_is_random_loss(void **state)
 {
     struct world *w = *state;
@@ -767,6 +796,8 @@ int main(void)
         T(test_esp_lost_b_to_a),
         T(test_udp4500_blocked_toward_a),
         T(test_udp4500_blocked_toward_b),
+        T(test_only_esp_sent_and_none_arrived_is_esp_loss_not_a_port_block),
+        T(test_counters_witness_loss_when_the_window_saw_no_esp),
         T(test_loss_both_ways_is_random_loss),
         T(test_one_lost_packet_at_window_edge_is_not_an_alarm),
         T(test_nat_mapping_change),
