@@ -125,7 +125,14 @@ const char *peer_known_hosts(const struct peer *p);
 int peer_trust_hostkey(struct peer *p, const char *fingerprint, struct err *e);
 
 /* Starts connecting (IDLE, CLOSED or FAILED -> CONNECTING; local -> READY).
- * Never blocks.  0 / -1 (bad options, resolution failed: state FAILED). */
+ * Does not wait for the network; the one blocking step is libssh resolving
+ * the host name (getaddrinfo), instant for addresses and /etc/hosts names.
+ * 0 / -1 (bad options, resolution failed: state FAILED).
+ * Authentication: ssh-agent ($SSH_AUTH_SOCK), then the IdentityFile keys and
+ * ~/.ssh/id_* (libssh 0.10 has no IdentitiesOnly); an encrypted key asks for
+ * its passphrase on the terminal only with opts.interactive and a tty.
+ * A READY peer's TCP socket has keepalives: a link that dies silently is
+ * noticed (FAILED, ERR_DISCONNECTED) within about 25 s. */
 int peer_connect(struct peer *p, struct err *e);
 /* Stops every command (they end with ERR_DISCONNECTED), closes the channels
  * and the connection.  State CLOSED. */
