@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "probes/capture.h"
+#include "probes/ipsec_sa.h"
+#include "probes/swanctl.h"
 
 static const char *end_local(const struct bundle *b, int side)
 {
@@ -51,6 +53,72 @@ static int feed(const struct bundle *b, struct timeline *tl, int64_t *last, stru
     return r;
 }
 
+static void copy(char *dst, size_t n, const char *s)
+{
+    snprintf(dst, n, "%s", s ? s : "");
+}
+
+/* The end's SAs from its last recorded `swanctl --list-sas` output (as the live console shows them). */
+static void sas_from_raws(const struct bundle *b, struct replay_model *rm, int side)
+{
+    const struct bundle_raw *best = NULL;
+    for (size_t i = 0; i < bundle_raw_count(b); i++) {
+        const struct bundle_raw *r = bundle_raw_get(b, i);
+        if (r->side == side && r->exit_status == 0 && r->what && strstr(r->what, "--list-sas"))
+            best = r;
+    }
+    if (!best)
+        return;
+    struct sa_fact f = {0};
+    struct err e = {0};
+    int rc = strstr(best->what, "--raw") ? swanctl_parse_sas_raw(best->output, best->output_len, &f, &e)
+                                         : swanctl_parse_sas_text(best->output, best->output_len, &f, &e);
+    if (rc) {
+        sa_fact_free(&f);
+        return;
+    }
+    const struct ike_sa *ike = NULL;
+    const struct child_sa *child = NULL;
+    for (size_t i = 0; i < f.n_ike; i++) {
+        const struct child_sa *ch = NULL;
+        for (size_t k = 0; k < f.ike[i].n_child; k++)
+            if (!strcmp(f.ike[i].child[k].state, "INSTALLED")) {
+                ch = &f.ike[i].child[k];
+                break;
+            }
+        if (!ike || (ch && !child)) {
+            ike = &f.ike[i];
+            child = ch ? ch : (f.ike[i].n_child ? &f.ike[i].child[0] : NULL);
+        }
+    }
+    struct model_end *x = &rm->m.end[side];
+    x->daemon = "strongswan";
+    if (ike) {
+        copy(rm->ike_state[side], sizeof rm->ike_state[side], ike->state);
+        x->ike_state = rm->ike_state[side];
+        x->behind_nat = ike->nat_local;
+        if (!rm->conn_name[0])
+            copy(rm->conn_name, sizeof rm->conn_name, ike->name);
+    }
+    if (child) {
+        copy(rm->child_state[side], sizeof rm->child_state[side], child->state);
+        x->child_state = rm->child_state[side];
+        if (child->spi_out.known && x->n_sa < MODEL_MAX_SA) {
+            x->sa[x->n_sa++] = (struct model_sa){(uint32_t)child->spi_out.v, 1,
+                                                 child->bytes_out.known ? (int64_t)child->bytes_out.v : -1,
+                                                 child->packets_out.known ? (int64_t)child->packets_out.v : -1};
+            timeline_set_spi_dir(rm->tl, (uint32_t)child->spi_out.v, side == 0 ? TL_AB : TL_BA);
+        }
+        if (child->spi_in.known && x->n_sa < MODEL_MAX_SA) {
+            x->sa[x->n_sa++] = (struct model_sa){(uint32_t)child->spi_in.v, 0,
+                                                 child->bytes_in.known ? (int64_t)child->bytes_in.v : -1,
+                                                 child->packets_in.known ? (int64_t)child->packets_in.v : -1};
+            timeline_set_spi_dir(rm->tl, (uint32_t)child->spi_in.v, side == 0 ? TL_BA : TL_AB);
+        }
+    }
+    sa_fact_free(&f);
+}
+
 int replay_model_load(const struct bundle *b, struct replay_model *rm, struct err *e)
 {
     memset(rm, 0, sizeof *rm);
@@ -73,6 +141,10 @@ int replay_model_load(const struct bundle *b, struct replay_model *rm, struct er
         if (l && !capture_addr_parse(l, &a))
             timeline_set_local(rm->tl, s, &a);
     }
+    for (int s = 0; s < 2; s++)
+        sas_from_raws(b, rm, s);
+    if (rm->conn_name[0])
+        m->conn = rm->conn_name;
     int64_t last = 0;
     if (feed(b, rm->tl, &last, e)) {
         replay_model_free(rm);

@@ -2,7 +2,9 @@
  * saved findings, both ends and both captures loaded into the same struct
  * model and struct timeline that the live console fills, with no network.
  * The capture events are read from the bundle's pcaps and fed to the
- * timeline as the live capture feeds them; the timeline is then settled. */
+ * timeline as the live capture feeds them; the timeline is then settled.
+ * Each end's IKE/CHILD SA state, NAT side and SA counters come from its last
+ * recorded `swanctl --list-sas` output, parsed by the same probes parser. */
 #ifndef TS_REPLAY_MODEL_H
 #define TS_REPLAY_MODEL_H
 
@@ -16,6 +18,7 @@ struct replay_model {
     struct timeline *tl;  /* owned */
     char *message;        /* owned: what is shown ("replay of ... recorded ...") */
     char *conn;           /* owned */
+    char ike_state[2][32], child_state[2][32], conn_name[64];
 };
 
 /* b must outlive rm (the model borrows its strings).  0 / -1. */

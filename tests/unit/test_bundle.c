@@ -27,6 +27,7 @@
 #include "playbook/correlate_json.h"
 #include "playbook/replay.h"
 #include "probes/capture.h"
+#include "fixture.h"
 
 #define PSK "lab-psk-Zq8vW2xY7tR4uKc9"
 #define XFRM_KEY "0x6d3bb5a0c1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6"
@@ -890,12 +891,26 @@ static void test_cli_replay_view_shows_both_ends_and_the_principal_finding(void 
     struct fx *f = *state;
     char *corr = computed_correlation(f);
     f->in.correlation_json = corr;
+    /* gw-a's SAs as strongSwan printed them in the lab (real fixture) */
+    size_t n;
+    char *sas = fixture_load("swanctl/swanctl-list-sas-raw.gw-a.txt", &n);
+    f->raws[0].output = sas;
+    f->raws[0].output_len = n;
     write_ok(f);
     char out[32768];
     assert_int_equal(run(out, sizeof out, "replay --view --size 140x45 %s", f->out), 0);
     assert_non_null(strstr(out, "gw-a"));
     assert_non_null(strstr(out, "gw-b"));
     assert_non_null(strstr(out, "never reached gw-b"));
+    /* gw-a's line: its IKE and CHILD SA state from the recorded output */
+    const char *line_a = strstr(out, " A gw-a");
+    assert_non_null(line_a);
+    const char *eol = strchr(line_a, '\n');
+    char la[512];
+    snprintf(la, sizeof la, "%.*s", (int)(eol ? eol - line_a : 200), line_a);
+    assert_non_null(strstr(la, "ESTABLISHED"));
+    assert_non_null(strstr(la, "INSTALLED"));
+    free(sas);
     free(corr);
 }
 
