@@ -3,7 +3,7 @@
 # over real ssh, writing pcap to stdout exactly as tunnelscope's capture command does
 # (sudo -n timeout ... tcpdump -U --immediate-mode -s 128 -w - 'udp port 500 or udp port 4500
 # or ip proto 50'); `tunnelscope correlate` must then show ESP lost toward gw-b only.
-# Own lab instance (NATLAB_ID=corlv), always torn down; bounded: about 40 s.
+# Own lab instance (NATLAB_ID=corlv), always torn down; bounded (captures end by SIGINT, or at 60 s).
 set -euo pipefail
 bin=$1 src=$2
 lab=$src/tests/lab/natlab
@@ -15,9 +15,11 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 "$lab" down >/dev/null 2>&1 || true
 "$lab" up >/dev/null || fail "natlab up"
-cmd="sudo -n timeout -k 5 16 tcpdump -i wan0 -U --immediate-mode -s 128 -w - 'udp port 500 or udp port 4500 or ip proto 50'"
-timeout 40 "$lab" ssh gw-a "$cmd" > "$tmp/gw-a.pcap" 2> "$tmp/gw-a.err" & pa=$!
-timeout 40 "$lab" ssh gw-b "$cmd" > "$tmp/gw-b.pcap" 2> "$tmp/gw-b.err" & pb=$!
+# The shell prints its PID (= sudo's after exec) on stderr so that the test can stop exactly that
+# capture with SIGINT when the traffic is over; timeout is the safety net.
+cmd="sh -c 'echo tspid \$\$ >&2; exec sudo -n timeout -k 5 60 tcpdump -i wan0 -U --immediate-mode -s 128 -w - \"udp port 500 or udp port 4500 or ip proto 50\"'"
+timeout 90 "$lab" ssh gw-a "$cmd" > "$tmp/gw-a.pcap" 2> "$tmp/gw-a.err" & pa=$!
+timeout 90 "$lab" ssh gw-b "$cmd" > "$tmp/gw-b.pcap" 2> "$tmp/gw-b.err" & pb=$!
 # Wait (bounded) until both tcpdumps say they are listening.
 for i in $(seq 1 100); do
     grep -q listening "$tmp/gw-a.err" 2>/dev/null && grep -q listening "$tmp/gw-b.err" 2>/dev/null && break
@@ -35,6 +37,11 @@ sleep 0.5
 # packet in the last second before the receiver's last packet is not counted lost).
 sleep 1.2
 "$lab" gw lan-a ping -q -c 10 -i 0.05 10.20.5.10 >/dev/null || fail "ping after clear"
+sleep 0.5
+for g in gw-a gw-b; do
+    pid=$(awk '/^tspid/ {print $2; exit}' "$tmp/$g.err")
+    [ -n "$pid" ] && "$lab" gw "$g" kill -INT "$pid" 2>/dev/null || true
+done
 wait $pa || true
 wait $pb || true
 for g in gw-a gw-b; do
