@@ -554,14 +554,17 @@ int collect_ping_result(int status, const char *text, size_t len, int *mtu)
     int r = status == 0 ? 1 : 0;
     while (next_line(&cur, end, &l)) {
         long m = -1;
-        if (line_find(&l, "message too long"))
+        if (line_find(&l, "essage too long")) { /* "local error: message too long, mtu=N", "sendmsg: Message too long" */
             m = num_after(&l, "mtu=");
-        else if (line_find(&l, "Frag needed"))
+            if (m <= 0 && r == 0)
+                r = 3;
+        } else if (line_find(&l, "Frag needed")) {
             m = num_after(&l, "mtu = ");
+        }
         if (m > 0 && r != 2) { /* an ICMP "fragmentation needed" outranks the local error */
             *mtu = (int)m;
             if (r != 1)
-                r = line_find(&l, "message too long") ? 3 : 2;
+                r = line_find(&l, "essage too long") ? 3 : 2;
         }
     }
     return r;

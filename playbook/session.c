@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "playbook/batch.h"
+#include "playbook/cidr.h"
 #include "playbook/collect.h"
 #include "playbook/discover.h"
 #include "playbook/prose.h"
@@ -307,7 +308,13 @@ static void handle_one(struct diag_session *s, int side, enum probe_kind kind, i
             break;
         }
         int mtu;
-        int res = collect_ping_result(status, out, out_len, &mtu);
+        /* ping says "local error: message too long" on stdout or stderr */
+        struct buf both = BUF_INIT;
+        buf_append(&both, out, out_len);
+        buf_puts(&both, "\n");
+        buf_puts(&both, errt);
+        int res = collect_ping_result(status, both.data, both.len, &mtu);
+        buf_free(&both);
         if (status == 2 && !out_len && strstr(errt, "ping")) {
             f->error = strpool_printf(&cs->pool, "%.*s", (int)strcspn(errt, "\n"), errt);
             w->finished = true;
@@ -381,15 +388,17 @@ static void batch_harvest(struct diag_session *s, struct job *j, const struct rc
                 r->exit_status, NULL, ts_sec(&r->started), ts_sec(&r->ended) - ts_sec(&r->started));
 }
 
-static int batch_start(struct diag_session *s, int side, bool sudo, const enum probe_kind *kinds, size_t n,
-                       unsigned limit)
+/* A batch of probes on one peer; cmd_override[k] (may be NULL) replaces the
+ * probe's own command. */
+static int batch_start_cmds(struct diag_session *s, int side, bool sudo, const enum probe_kind *kinds,
+                            const char *const *cmd_override, size_t n, unsigned limit)
 {
     const char *cmds[12];
     int ids[12];
     if (n > 12)
         n = 12;
     for (size_t k = 0; k < n; k++) {
-        cmds[k] = collect_probe(kinds[k])->command;
+        cmds[k] = cmd_override && cmd_override[k] ? cmd_override[k] : collect_probe(kinds[k])->command;
         ids[k] = (int)kinds[k];
     }
     struct buf b = BUF_INIT;
@@ -407,6 +416,12 @@ static int batch_start(struct diag_session *s, int side, bool sudo, const enum p
         j->n_parts = n;
     }
     return rc;
+}
+
+static int batch_start(struct diag_session *s, int side, bool sudo, const enum probe_kind *kinds, size_t n,
+                       unsigned limit)
+{
+    return batch_start_cmds(s, side, sudo, kinds, NULL, n, limit);
 }
 
 /* Parses and frees the finished jobs of the round. */
@@ -903,15 +918,42 @@ static void enter(struct diag_session *s, enum stage st)
         for (int i = 0; i < 2; i++) {
             if (!side_ok(s, i))
                 continue;
+            /* one command: the route to the other gateway (capture interface),
+             * the interface MTUs, the route to the remote protected subnet (step 3) */
+            struct collect_side *cs = &s->side[i];
             s->cap[i].iface[0] = '\0';
-            const char *peer_addr = s->side[i].f.ike.remote_host;
-            char *cmd = NULL;
-            struct err e = {0};
-            if (peer_addr && capture_route_cmd(peer_addr, &cmd, &e) == 0) {
-                job_start(s, i, PROBE_ROUTE_PEER, cmd, 10, 0);
-                free(cmd);
+            enum probe_kind kinds[3];
+            const char *cmds[3];
+            size_t n = 0;
+            /* the other gateway as this one reaches it: its IKE SA, else its
+             * configured remote address, else the other side's own address */
+            const struct collect_side *os = &s->side[1 - i];
+            const char *peer_addr = cs->f.ike.remote_host;
+            const char *cands[] = {cs->f.conn.remote_addrs[0], os->f.ike.local_host, os->f.conn.local_addrs[0]};
+            for (size_t c = 0; !peer_addr && c < sizeof cands / sizeof cands[0]; c++) {
+                struct cidr probe;
+                if (cands[c] && !cidr_parse(cands[c], &probe) && probe.len == (probe.family == 4 ? 32 : 128))
+                    peer_addr = cands[c];
             }
-            job_start(s, i, PROBE_LINK, NULL, 10, 0);
+            char *rcmd = NULL;
+            struct err e = {0};
+            if (peer_addr && capture_route_cmd(peer_addr, &rcmd, &e) == 0) {
+                kinds[n] = PROBE_ROUTE_PEER;
+                cmds[n++] = rcmd;
+            }
+            kinds[n] = PROBE_LINK;
+            cmds[n++] = NULL;
+            memset(&cs->f.route, 0, sizeof cs->f.route);
+            const char *host = collect_remote_host(cs);
+            char tcmd[96];
+            if (host) {
+                cs->f.route.dst = host;
+                snprintf(tcmd, sizeof tcmd, "ip route get %s", host);
+                kinds[n] = PROBE_ROUTE_TS;
+                cmds[n++] = tcmd;
+            }
+            batch_start_cmds(s, i, false, kinds, cmds, n, 10);
+            free(rcmd);
         }
         break;
     case ST_CAPTURE:
@@ -924,12 +966,11 @@ static void enter(struct diag_session *s, enum stage st)
         for (int i = 0; i < 2; i++) {
             if (!side_ok(s, i))
                 continue;
-            job_start(s, i, PROBE_SAS_AFTER, NULL, 15, 0);
-            if (s->log_offset[i] >= 0) {
-                char cmd[128];
-                snprintf(cmd, sizeof cmd, "tail -c +%d /var/log/charon.log", s->log_offset[i] + 1);
-                job_start(s, i, PROBE_LOG_NEW, cmd, 10, 0);
-            }
+            enum probe_kind kinds[2] = {PROBE_SAS_AFTER, PROBE_LOG_NEW};
+            char cmd[128];
+            snprintf(cmd, sizeof cmd, "tail -c +%d /var/log/charon.log", s->log_offset[i] + 1);
+            const char *cmds[2] = {NULL, cmd};
+            batch_start_cmds(s, i, true, kinds, cmds, s->log_offset[i] >= 0 ? 2 : 1, 15);
         }
         notify(s);
         break;
@@ -945,6 +986,8 @@ static void enter(struct diag_session *s, enum stage st)
                 job_start(s, i, PROBE_NFT, NULL, 15, 0);
                 job_start(s, i, PROBE_IPT, NULL, 15, 0);
             }
+            if (!s->rerun)
+                continue; /* the route was read before the capture */
             memset(&cs->f.route, 0, sizeof cs->f.route);
             const char *host = collect_remote_host(cs);
             if (host) {
