@@ -10,9 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "playbook/bundle.h"
+#include "playbook/correlate.h"
+#include "playbook/correlate_json.h"
 #include "probes/capture.h"
 #include "probes/ipsec_sa.h"
 #include "probes/swanctl.h"
@@ -52,6 +56,7 @@ struct side {
     int64_t sas_next_ms;
     struct sa_fact sas;
     int have_sas;
+    int sas_tried;          /* the SA query ran once (whatever came of it) */
     char daemon[32];
     char ike_state[32], child_state[32];
     char local[FACT_ADDR_MAX], remote[FACT_ADDR_MAX];
@@ -61,6 +66,9 @@ struct side {
     struct rcmd *route_cmd;
     struct rcmd *cap_cmd;
     struct capture_stream *stream;
+    struct capture_writer *writer; /* this end's pcap, kept for the bundle */
+    char pcap_path[300];
+    uint64_t pcap_records;
     char iface[32];
     int cap_state;          /* enum model_capture */
     int want_capture;
@@ -77,6 +85,9 @@ struct console {
     char message[320];
     char conn[FACT_NAME_MAX];
     struct findings none;
+    char workdir[256];      /* the pcaps while the console runs (removed at exit) */
+    struct bundle_raw *raws; /* outputs of the console's own commands, for the bundle */
+    size_t n_raws;
 #if CONSOLE_HAVE_SESSION
     struct diag_session *diag;
     int diag_active;        /* the next session runs the MTU sweep */
@@ -106,6 +117,65 @@ static void say(struct console *c, const char *fmt, ...)
     vsnprintf(c->message, sizeof c->message, fmt, ap);
     va_end(ap);
     c->dirty = 1;
+}
+
+/* ---- evidence: the console's own command outputs -------------------------- */
+
+static char *dup_or_null(const char *p, size_t n)
+{
+    if (!p)
+        return NULL;
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, p, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+static void raw_clear(struct bundle_raw *r)
+{
+    free((char *)r->what);
+    free((char *)r->command);
+    free((char *)r->output);
+    free((char *)r->error);
+    memset(r, 0, sizeof *r);
+}
+
+/* Keeps what a command printed.  `replace`: the previous output of the same
+ * `what` on that side is dropped (the SA counters are polled every few s). */
+static void raw_keep(struct console *c, int side, int step, const char *what, struct rcmd *cmd, int replace)
+{
+    const struct rcmd_result *r = rcmd_result(cmd);
+    struct bundle_raw *slot = NULL;
+    if (replace)
+        for (size_t i = 0; i < c->n_raws; i++)
+            if (c->raws[i].side == side && !strcmp(c->raws[i].what, what)) {
+                slot = &c->raws[i];
+                raw_clear(slot);
+                break;
+            }
+    if (!slot) {
+        struct bundle_raw *v = realloc(c->raws, (c->n_raws + 1) * sizeof *v);
+        if (!v)
+            return;
+        c->raws = v;
+        slot = &v[c->n_raws++];
+        memset(slot, 0, sizeof *slot);
+    }
+    struct buf out = BUF_INIT;
+    buf_append(&out, r->out.data ? r->out.data : "", r->out.len);
+    buf_append(&out, r->err_out.data ? r->err_out.data : "", r->err_out.len);
+    slot->side = side;
+    slot->step = step;
+    slot->what = dup_or_null(what, strlen(what));
+    slot->command = dup_or_null(rcmd_line(cmd), strlen(rcmd_line(cmd) ? rcmd_line(cmd) : ""));
+    slot->output_len = out.len;
+    slot->output = buf_take(&out);
+    slot->exit_status = r->exit_status;
+    slot->error = r->err.code != ERR_NONE ? dup_or_null(r->err.msg, strlen(r->err.msg)) : NULL;
+    slot->started = (double)r->started.tv_sec + (double)r->started.tv_nsec / 1e9;
+    slot->ended = (double)r->ended.tv_sec + (double)r->ended.tv_nsec / 1e9;
 }
 
 /* ---- SA counters ---------------------------------------------------------- */
@@ -174,6 +244,7 @@ static void sas_done(struct rcmd *cmd, void *ud)
     struct side *s = ud;
     struct console *c = s->con;
     const struct rcmd_result *r = rcmd_result(cmd);
+    raw_keep(c, s->idx, 0, sas_command, cmd, 1);
     if (r->err.code == ERR_NONE && r->exit_status == 0) {
         struct sa_fact f = {0};
         struct err e = {0};
@@ -190,9 +261,10 @@ static void sas_done(struct rcmd *cmd, void *ud)
         copy(s->daemon, sizeof s->daemon, "");
     }
     s->sas_cmd = NULL;
+    s->sas_tried = 1;
     rcmd_free(cmd);
     c->dirty = 1;
-    if (s->want_capture && s->cap_state == MC_OFF && s->remote[0])
+    if (s->want_capture && s->cap_state == MC_OFF)
         capture_begin(c, s);
 }
 
@@ -213,6 +285,14 @@ static int on_packet(void *ctx, const struct capture_record *rec, const struct c
     struct side *s = ctx;
     if (timeline_add(s->con->tl, s->idx, ev) != 0)
         return err_set(e, ERR_INTERNAL, "out of memory");
+    if (!s->writer && s->pcap_path[0] && !s->pcap_records) {
+        int lt = 0, nsec = 0;
+        uint32_t snap = 0;
+        if (capture_stream_header(s->stream, &lt, &snap, &nsec) == 0)
+            s->writer = capture_writer_open(s->pcap_path, lt, snap, nsec, NULL);
+    }
+    if (s->writer && capture_writer_write(s->writer, rec, NULL) == 0)
+        s->pcap_records++;
     s->con->dirty = 1;
     return 0;
 }
@@ -250,6 +330,9 @@ static void cap_done(struct rcmd *cmd, void *ud)
     const struct rcmd_result *r = rcmd_result(cmd);
     char why[300];
     why[0] = '\0';
+    raw_keep(s->con, s->idx, STEP_REACH, "tcpdump (the console's capture; packets in the pcap)", cmd, 0);
+    if (s->writer)
+        capture_writer_flush(s->writer, NULL);
     if (r->err.code != ERR_NONE && r->err.code != ERR_DISCONNECTED)
         snprintf(why, sizeof why, "%s", r->err.msg);
     else if (r->exit_status > 0 && r->exit_status != 124 && r->err_out.len)
@@ -290,6 +373,7 @@ static void route_done(struct rcmd *cmd, void *ud)
     struct side *s = ud;
     const struct rcmd_result *r = rcmd_result(cmd);
     struct err e = {0};
+    raw_keep(s->con, s->idx, STEP_REACH, "ip route get (capture interface)", cmd, 0);
     if (r->err.code != ERR_NONE || r->exit_status != 0 ||
         capture_route_iface(r->out.data ? r->out.data : "", r->out.len, s->iface, sizeof s->iface, &e) != 0)
         s->iface[0] = '\0'; /* capture on every interface instead */
@@ -327,7 +411,7 @@ static void capture_start_both(struct console *c)
         s->want_capture = 1;
         if (s->cap_state == MC_STOPPED)
             s->cap_state = MC_OFF;
-        if (s->remote[0] || s->have_sas)
+        if (s->sas_tried)
             capture_begin(c, s);
     }
 }
@@ -470,7 +554,7 @@ static void model_update(struct console *c)
                    : c->side[0].encap == TRI_NO || c->side[1].encap == TRI_NO ? MT_RAW_ESP
                                                                               : MT_UNKNOWN;
     m->message = c->message[0] ? c->message : NULL;
-    m->export_unavailable = "the evidence bundle (issue 8) is not built into this version";
+    m->export_unavailable = c->workdir[0] ? NULL : "no folder for the captures (TMPDIR)";
     m->findings = &c->none;
     m->running_step = 0;
     m->activity = NULL;
@@ -497,6 +581,109 @@ static void model_update(struct console *c)
     if (c->diag_started)
         m->activity = "the diagnosis engine is not built into this version";
 #endif
+}
+
+/* ---- the evidence bundle -------------------------------------------------- */
+
+static void name_safe(char *out, size_t n, const char *in)
+{
+    size_t o = 0;
+    for (; in && *in && o + 1 < n; in++)
+        out[o++] = ((*in >= 'a' && *in <= 'z') || (*in >= 'A' && *in <= 'Z') || (*in >= '0' && *in <= '9') ||
+                    *in == '-' || *in == '_' || *in == '.') ? *in : '_';
+    out[o] = '\0';
+}
+
+/* Writes the bundle of everything seen so far into the current folder. */
+static void export_bundle(struct console *c)
+{
+    struct err e = {0};
+    for (int i = 0; i < 2; i++)
+        if (c->side[i].writer)
+            capture_writer_flush(c->side[i].writer, NULL);
+    /* the raws: the console's own, then the diagnosis's */
+    size_t n = c->n_raws;
+#if CONSOLE_HAVE_SESSION
+    size_t nd = c->diag ? diag_raw_count(c->diag) : 0;
+#else
+    size_t nd = 0;
+#endif
+    struct bundle_raw *raws = calloc(n + nd + 1, sizeof *raws);
+    if (!raws) {
+        say(c, "export failed: out of memory");
+        return;
+    }
+    if (n)
+        memcpy(raws, c->raws, n * sizeof *raws);
+#if CONSOLE_HAVE_SESSION
+    for (size_t i = 0; i < nd; i++) {
+        const struct diag_raw *d = diag_raw_get(c->diag, i);
+        raws[n++] = (struct bundle_raw){d->side, d->step, d->what, d->line, d->output,
+                                        d->output ? strlen(d->output) : 0, d->exit_status, d->error,
+                                        d->started, d->started + d->seconds};
+    }
+#endif
+    struct bundle_input in = {0};
+    for (int i = 0; i < 2; i++) {
+        in.peer[i].name = peer_name(c->side[i].peer);
+        in.peer[i].collected = c->side[i].was_ready != 0;
+        in.pcap[i] = c->side[i].pcap_records ? c->side[i].pcap_path : NULL;
+    }
+    in.raws = raws;
+    in.n_raws = n;
+    in.findings = c->m.findings;
+    in.exit_status = -1;
+    char *corr = NULL;
+    if (in.pcap[0] && in.pcap[1]) {
+        struct correlate_result *res = NULL;
+        if (correlate_files(in.pcap[0], in.pcap[1], NULL, &res, &e) == 0) {
+            json_t *j = correlate_result_json(res, in.peer[0].name, in.peer[1].name);
+            corr = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+            json_decref(j);
+        }
+        correlate_result_free(res);
+    }
+    in.correlation_json = corr;
+    in.note = "exported from the tunnelscope console";
+    char conn[64], dir[160], stamp[32];
+    name_safe(conn, sizeof conn, c->conn[0] ? c->conn : "tunnel");
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(dir, sizeof dir, "tunnelscope-%s-%s", conn, stamp);
+    memset(&e, 0, sizeof e);
+    if (bundle_write(&in, dir, &e) != 0)
+        say(c, "export failed: %s", e.msg);
+    else
+        say(c, "evidence bundle written: %s (and %s.tar.gz)", dir, dir);
+    free(corr);
+    free(raws);
+}
+
+static void workdir_make(struct console *c)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(c->workdir, sizeof c->workdir, "%s/tunnelscope-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+    if (!mkdtemp(c->workdir)) {
+        c->workdir[0] = '\0';
+        return;
+    }
+    for (int i = 0; i < 2; i++)
+        snprintf(c->side[i].pcap_path, sizeof c->side[i].pcap_path, "%s/%s.pcap", c->workdir, i ? "b" : "a");
+}
+
+static void workdir_remove(struct console *c)
+{
+    if (!c->workdir[0])
+        return;
+    for (int i = 0; i < 2; i++) {
+        capture_writer_free(c->side[i].writer);
+        c->side[i].writer = NULL;
+        if (c->side[i].pcap_path[0])
+            unlink(c->side[i].pcap_path);
+    }
+    rmdir(c->workdir);
 }
 
 /* ---- actions -------------------------------------------------------------- */
@@ -563,7 +750,10 @@ static void do_action(struct console *c, int action)
 #endif
         break;
     case ACT_EXPORT:
-        say(c, "export unavailable: %s", c->m.export_unavailable);
+        if (c->m.export_unavailable)
+            say(c, "export unavailable: %s", c->m.export_unavailable);
+        else
+            export_bundle(c);
         break;
     case ACT_HOSTKEY_ACCEPT:
     case ACT_HOSTKEY_REJECT:
@@ -760,6 +950,7 @@ int console_run(const struct console_opts *o)
     curs_set(0);
     draw_init();
     c->t0_ms = mono_ms();
+    workdir_make(c);
     for (int i = 0; i < 2; i++)
         peer_connect(c->side[i].peer, NULL);
     if (!o->no_capture)
@@ -775,7 +966,7 @@ int console_run(const struct console_opts *o)
             sas_poll(c, &c->side[i], now);
             struct side *s = &c->side[i];
             if (s->want_capture && s->cap_state == MC_OFF && !s->cap_cmd && !s->route_cmd &&
-                peer_state(s->peer) == PEER_READY && s->have_sas)
+                peer_state(s->peer) == PEER_READY && s->sas_tried)
                 capture_begin(c, s);
         }
         if (timeline_settle(c->tl, real_ns(), GRACE_NS))
@@ -817,6 +1008,10 @@ out:
         sa_fact_free(&s->sas);
         peer_free(s->peer);
     }
+    workdir_remove(c);
+    for (size_t i = 0; i < c->n_raws; i++)
+        raw_clear(&c->raws[i]);
+    free(c->raws);
     timeline_free(c->tl);
     free(c);
     return rc;
