@@ -768,6 +768,7 @@ static void do_action(struct console *c, int action)
 static void draw(struct console *c)
 {
     model_update(c);
+    ui_follow_diagnosis(&c->ui, &c->m);
     int rows, cols;
     getmaxyx(stdscr, rows, cols);
     struct view v = view_build(&c->m, &c->ui, rows, cols);

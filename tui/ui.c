@@ -34,6 +34,25 @@ void ui_init(struct ui_state *ui, int ascii)
     ui->page = 10;
 }
 
+void ui_follow_diagnosis(struct ui_state *ui, const struct model *m)
+{
+    if (ui->user_moved)
+        return;
+    const struct finding *p = m->findings ? findings_principal(m->findings) : NULL;
+    int step = p ? p->step : m->running_step;
+    if (step < STEP_FIRST || step > STEP_LAST || step == ui->step_sel)
+        return;
+    ui->step_sel = step;
+    ui->finding_sel = 0;
+    if (p) {
+        size_t idx[64];
+        size_t n = ui_step_findings(m, step, idx, 64);
+        for (size_t i = 0; i < n && i < 64; i++)
+            if (&m->findings->v[idx[i]] == p)
+                ui->finding_sel = (int)i;
+    }
+}
+
 size_t ui_step_findings(const struct model *m, int step, size_t *idx, size_t max)
 {
     size_t n = 0;
@@ -219,12 +238,14 @@ int tui_handle_key(struct ui_state *ui, const struct model *m, int key)
     case UK_DOWN: {
         int d = key == UK_UP ? -1 : 1;
         if (ui->pane == PANE_STEPS) {
+            ui->user_moved = 1;
             int s = ui->step_sel + d;
             if (s < STEP_FIRST || s > STEP_LAST)
                 return TUI_HANDLED;
             ui->step_sel = s;
             ui->finding_sel = 0;
         } else if (ui->pane == PANE_FINDINGS) {
+            ui->user_moved = 1;
             int f = ui->finding_sel + d;
             if (f < 0 || (size_t)f >= nf)
                 return TUI_HANDLED;
@@ -255,6 +276,7 @@ int tui_handle_key(struct ui_state *ui, const struct model *m, int key)
     case '5':
         ui->step_sel = key - '0';
         ui->finding_sel = 0;
+        ui->user_moved = 1;
         return TUI_HANDLED | TUI_REDRAW;
     case 'r':
         if (m->running_step)

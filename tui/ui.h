@@ -53,9 +53,14 @@ struct ui_state {
     int ascii;         /* no UTF-8: ASCII box drawing and glyphs */
     int action;        /* enum ui_action, taken (reset) by the loop */
     int page;          /* rows of the packet view, set by the last view_build */
+    int user_moved;    /* the user picked a step: the console stops following the diagnosis */
 };
 
 void ui_init(struct ui_state *ui, int ascii);
+/* Until the user picks a step, the selection follows the diagnosis: the step
+ * of the principal finding (first failure, else first warning), else the
+ * running step. */
+void ui_follow_diagnosis(struct ui_state *ui, const struct model *m);
 
 #define TUI_HANDLED 0x1
 #define TUI_REDRAW 0x2

@@ -576,6 +576,23 @@ static void test_help_lists_every_key(void **state)
     assert_int_equal(f->ui.modal, MODAL_NONE);
 }
 
+static void test_selection_follows_the_principal_finding_until_the_user_moves(void **state)
+{
+    struct fx *f = *state;
+    ui_init(&f->ui, 0);
+    assert_int_equal(f->ui.step_sel, 1);
+    ui_follow_diagnosis(&f->ui, &f->m);
+    assert_int_equal(f->ui.step_sel, 2);
+    struct view v = view_build(&f->m, &f->ui, 24, 80);
+    char *t = text_of(&v);
+    assert_non_null(strstr(t, "Decision: UDP/4500 from A never reaches B"));
+    free(t);
+    view_free(&v);
+    tui_handle_key(&f->ui, &f->m, '4');
+    ui_follow_diagnosis(&f->ui, &f->m);
+    assert_int_equal(f->ui.step_sel, 4);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -601,6 +618,7 @@ int main(void)
         T(test_keys_host_key_needs_an_explicit_yes),
         T(test_keys_scroll_back_and_follow),
         T(test_help_lists_every_key),
+        T(test_selection_follows_the_principal_finding_until_the_user_moves),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
