@@ -1,0 +1,159 @@
+#!/bin/bash
+# The console end to end, under tmux, on a lab instance of its own with
+# esp-drop-to-b injected: what a person sees (tmux capture-pane -p) and what
+# the keys do.  Asserts: an unknown host key is shown with its fingerprint and
+# written to known_hosts only after 'y'; step 2 turns to failure with the
+# finding reach.esp_lost_a_to_b; the loss is marked on B's side (the
+# receiving side); navigation, filters, export; resizing keeps a clean
+# screen; quitting leaves no tcpdump on either gateway.
+# Args: tunnelscope binary, source dir.  Needs root (network namespaces).
+set -u
+bin=$(readlink -f "$1")
+src=$(readlink -f "$2")
+natlab=$src/tests/lab/natlab
+export NATLAB_ID=cs$(($$ % 100000))
+sock=tsc$$
+work=$(mktemp -d)
+pass=0
+fail=0
+pingpid=
+
+check() {
+    if eval "$2"; then
+        echo "PASS: $1"
+        pass=$((pass + 1))
+    else
+        echo "FAIL: $1"
+        fail=$((fail + 1))
+        [ -n "${screen:-}" ] && printf '%s\n' "--- screen ---" "$screen" "--------------"
+    fi
+}
+
+cleanup() {
+    tmux -L "$sock" kill-server >/dev/null 2>&1
+    [ -n "$pingpid" ] && kill "$pingpid" >/dev/null 2>&1
+    "$natlab" down >/dev/null 2>&1
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+grab() { screen=$(tmux -L "$sock" capture-pane -p -t "$1" 2>/dev/null); }
+# wait_for SESSION REGEX SECONDS: polls the screen until REGEX shows (bounded)
+wait_for() {
+    local end=$((SECONDS + $3))
+    while [ $SECONDS -lt $end ]; do
+        grab "$1"
+        grep -Eq -- "$2" <<<"$screen" && return 0
+        sleep 0.5
+    done
+    return 1
+}
+# display width of the widest line of the last screen
+width() { LC_ALL=C.UTF-8 wc -L <<<"$screen"; }
+keys() { tmux -L "$sock" send-keys -t "$@"; }
+# start SESSION COLS ROWS ARGS...: the console inside the lab's console namespace
+start() {
+    local s=$1 x=$2 y=$3
+    shift 3
+    tmux -L "$sock" new-session -d -s "$s" -x "$x" -y "$y" \
+        "cd $work && env LANG=C.UTF-8 TERM=xterm-256color $natlab exec $bin gw-a gw-b $*; echo CONSOLE-EXIT=\$?; sleep 600"
+}
+# tcpdump processes inside this lab's gateways
+lab_tcpdumps() {
+    local n=0 pid ns
+    for pid in $(pgrep -x tcpdump); do
+        ns=$(ip netns identify "$pid" 2>/dev/null)
+        case $ns in "$NATLAB_ID-gw-a" | "$NATLAB_ID-gw-b") n=$((n + 1)) ;; esac
+    done
+    echo $n
+}
+
+command -v tmux >/dev/null || { echo "FAIL: tmux missing"; exit 1; }
+"$natlab" up >/dev/null || { echo "FAIL: the lab did not come up"; exit 1; }
+
+# ---- host keys: asked, shown, written only on y --------------------------------
+: >"$work/kh"
+start hk 100 30 --known-hosts "$work/kh" --no-capture --no-diagnose
+check "an unknown host key is shown with its fingerprint" 'wait_for hk "Unknown host key" 60 && grep -Eq "SHA256:[A-Za-z0-9+/]{43}" <<<"$screen"'
+keys hk c Enter x
+sleep 1
+check "other keys do not accept the host key" '[ ! -s "$work/kh" ]'
+keys hk y
+check "y trusts the first key, then the second is asked" 'wait_for hk "Unknown host key" 30 && sleep 1 && [ "$(wc -l <"$work/kh")" = 1 ]'
+keys hk y
+check "both peers connect once both keys are trusted" 'wait_for hk "B gw-b +strongswan +IKE ESTABLISHED" 60 && grep -Eq "A gw-a +strongswan +IKE ESTABLISHED" <<<"$screen"'
+check "known_hosts holds both keys" '[ "$(wc -l <"$work/kh")" = 2 ]'
+keys hk q
+check "q quits at once when nothing is captured" 'wait_for hk "CONSOLE-EXIT=0" 15'
+tmux -L "$sock" kill-session -t hk
+
+# ---- esp-drop-to-b: failure at step 2, loss on B's side ------------------------
+"$natlab" fault esp-drop-to-b >/dev/null
+"$natlab" gw lan-a timeout 240 ping -q -i 0.2 10.20.5.10 >/dev/null 2>&1 &
+pingpid=$!
+start main 200 50 --capture-limit 120
+check "the capture runs on both ends" 'wait_for main "capture running" 90'
+check "step 2 turns to failure" 'wait_for main "2 UDP/4500 reachability +✗ failure" 240'
+check "the principal finding is shown: reach.esp_lost_a_to_b" 'wait_for main "reach\.esp_lost_a_to_b" 10'
+check "A->B loss is counted in the totals" 'grep -Eq "A→B sent [0-9.k]+ recv 0 lost [1-9][0-9.k]* \(100\.0%\)" <<<"$screen"'
+lostline=$(grep -m1 "LOST #" <<<"$screen")
+lostcol=$(awk -v l="$lostline" 'BEGIN { print index(l, "LOST #") }')
+espcol=$(awk -v l="$lostline" 'BEGIN { print index(l, "ESP ") }')
+check "a lost packet is marked on B's side (right half)" '[ -n "$lostline" ] && [ "$lostcol" -gt 100 ]'
+check "the same row shows the packet sent at A (left half)" '[ "$espcol" -gt 0 ] && [ "$espcol" -lt 100 ]'
+cp /dev/null "$work/screen-200x50.txt" && printf '%s\n' "$screen" >"$work/screen-200x50.txt"
+
+# keys: navigate, filter
+keys main 4
+check "4 selects step 4" 'wait_for main "Playbook: step 4 MTU" 5'
+keys main Down
+check "Down moves to step 5" 'wait_for main "Playbook: step 5 Proposals" 5'
+keys main 2 l
+check "l filters lost packets only" 'wait_for main "filter: lost-only" 5'
+rows=$(grep -cE "^ +[0-9]+\.[0-9]{3} " <<<"$screen")
+lostrows=$(grep -cE "^ +[0-9]+\.[0-9]{3} .*LOST #" <<<"$screen")
+check "every packet row shown is a lost one" '[ "$rows" -gt 0 ] && [ "$rows" = "$lostrows" ]'
+keys main x d d
+check "d d filters B->A: no lost row left" 'wait_for main "filter: B->A" 5 && ! grep -q "LOST #" <<<"$screen"'
+keys main x PPage
+check "PgUp scrolls back through the capture" 'wait_for main "scrolled back" 5'
+keys main End
+check "End follows again" 'wait_for main "A→B" 5 && ! grep -q "scrolled back" <<<"$screen"'
+keys main '?'
+check "? shows every key" 'wait_for main "export the evidence bundle" 5'
+keys main z
+
+# resize: 80x24, then back
+tmux -L "$sock" resize-window -t main -x 80 -y 24
+check "80x24 after a resize: the tabbed layout" 'wait_for main "Playbook +Packets A\|B" 10'
+check "80x24: 24 rows, none wider than 80" '[ "$(wc -l <<<"$screen")" -le 24 ] && [ "$(width)" -le 80 ]'
+check "80x24: header, totals and keys on screen" 'head -1 <<<"$screen" | grep -q "conn site" && grep -q "A→B sent" <<<"$screen" && tail -1 <<<"$screen" | grep -q "?:help"'
+printf '%s\n' "$screen" >"$work/screen-80x24.txt"
+keys main Tab Tab
+check "80x24: Tab shows the packets with the loss on B's side" 'wait_for main "LOST #" 10 && [ "$(awk -v l="$(grep -m1 "LOST #" <<<"$screen")" "BEGIN { print index(l, \"LOST #\") }")" -gt 40 ]'
+printf '%s\n' "$screen" >"$work/screen-80x24-packets.txt"
+tmux -L "$sock" resize-window -t main -x 200 -y 50
+check "back to 200x50: the wide layout, clean" 'wait_for main "Playbook: step" 10 && grep -q "─ A gw-a ─" <<<"$screen" && [ "$(width)" -le 200 ] && [ "$(wc -l <<<"$screen")" -le 50 ]'
+
+# export
+keys main e
+check "e writes the evidence bundle" 'wait_for main "evidence bundle written" 60'
+bundle=$(ls -d "$work"/tunnelscope-site-*Z 2>/dev/null | head -1)
+check "the bundle has both pcaps, the findings and a manifest" '[ -n "$bundle" ] && [ -s "$bundle/manifest.json" ] && [ -s "$bundle/findings.json" ] && ls "$bundle"/pcap/*.pcap >/dev/null 2>&1'
+check "the bundle verifies" '"$bin" verify "$bundle" >/dev/null 2>&1'
+
+# quit: asks while capturing, then no tcpdump left on either gateway
+check "tcpdump runs on both gateways while capturing" '[ "$(lab_tcpdumps)" = 2 ]'
+keys main q
+check "q asks while a capture runs" 'wait_for main "Quit\?" 5'
+keys main y
+check "y quits with status 0" 'wait_for main "CONSOLE-EXIT=0" 20'
+end=$((SECONDS + 20))
+while [ $SECONDS -lt $end ] && [ "$(lab_tcpdumps)" != 0 ]; do sleep 0.5; done
+check "no tcpdump left on the gateways" '[ "$(lab_tcpdumps)" = 0 ]'
+
+if [ -n "${TS_SCREENS_DIR:-}" ]; then
+    cp "$work"/screen-*.txt "$TS_SCREENS_DIR"/ 2>/dev/null
+fi
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]
