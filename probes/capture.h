@@ -153,7 +153,7 @@ struct capture_cmd_opts {
 int capture_route_cmd(const char *peer_addr, char **out, struct err *e);
 /* The outgoing interface from `ip route get` output ("... dev eth0 src ..."). */
 int capture_route_iface(const char *text, size_t len, char *ifname, size_t size, struct err *e);
-/* `sudo -n timeout -k 5 S tcpdump -i IF -U --immediate-mode -s N -w - 'FILTER'`. */
+/* `sudo -n timeout --foreground -k 5 S tcpdump -i IF -U --immediate-mode -s N -w - 'FILTER'`. */
 int capture_cmd_build(const struct capture_cmd_opts *o, char **out, struct err *e);
 
 #endif

@@ -79,8 +79,12 @@ int capture_cmd_build(const struct capture_cmd_opts *o, char **out, struct err *
     int snap = o->snaplen == 0 ? CAPTURE_SNAPLEN_DEFAULT : o->snaplen == -1 ? 0 : o->snaplen;
     struct buf b = BUF_INIT;
     /* -U: flush per packet; --immediate-mode: no kernel buffering delay;
-     * -s 0 means the whole packet; -w - writes pcap to stdout. */
-    int r = buf_printf(&b, "%stimeout -k 5 %u tcpdump -i %s -U --immediate-mode -s %d -w - '%s'",
+     * -s 0 means the whole packet; -w - writes pcap to stdout.
+     * timeout --foreground: stay in the caller's process group, so that
+     * stopping the command (remote/'s watcher signals its process group)
+     * reaches tcpdump too; without it timeout makes a group of its own and
+     * tcpdump outlives the stop until the time limit. */
+    int r = buf_printf(&b, "%stimeout --foreground -k 5 %u tcpdump -i %s -U --immediate-mode -s %d -w - '%s'",
                        o->sudo ? "sudo -n " : "", o->seconds, o->iface, snap, CAPTURE_FILTER);
     if (r != 0) {
         buf_free(&b);

@@ -602,7 +602,7 @@ static void test_capture_cmd_is_filtered_small_and_bounded(void **state)
     char *cmd;
     struct err e = {0};
     assert_int_equal(capture_cmd_build(&o, &cmd, &e), 0);
-    assert_string_equal(cmd, "sudo -n timeout -k 5 60 tcpdump -i eth0 -U --immediate-mode -s 128 -w - "
+    assert_string_equal(cmd, "sudo -n timeout --foreground -k 5 60 tcpdump -i eth0 -U --immediate-mode -s 128 -w - "
                              "'udp port 500 or udp port 4500 or ip proto 50'");
     free(cmd);
     o.snaplen = -1;
