@@ -38,7 +38,7 @@
 
 #define FRAME_MS 100            /* at most 10 redraws a second */
 #define SAS_EVERY_MS 3000       /* SA counters refreshed this often */
-#define GRACE_NS 1000000000LL   /* a packet not seen at the other end 1 s later is lost */
+#define GRACE_NS 500000000LL    /* a packet not seen at the other end ~1 s later is lost */
 #define CAPTURE_LIMIT_DEFAULT 600u
 #define MAX_FDS 64
 

@@ -361,7 +361,7 @@ size_t timeline_settle(struct timeline *t, int64_t now_ns, int64_t grace_ns)
         if (t->span_end[x])
             horizon[x] = t->span_end[x] + grace_ns;
         else
-            horizon[x] = t->last_ts[x] > now_ns - 3 * grace_ns ? t->last_ts[x] : now_ns - 3 * grace_ns;
+            horizon[x] = t->last_ts[x] > now_ns - grace_ns ? t->last_ts[x] : now_ns - grace_ns;
     }
     size_t n = 0;
     for (; t->settle < t->end; t->settle++) {

@@ -72,8 +72,9 @@ void timeline_set_local(struct timeline *t, int side, const struct capture_addr 
 void timeline_set_span(struct timeline *t, int side, int64_t start_ns, int64_t end_ns);
 /* Known direction of an SPI (from the SA facts: A's outbound SPI is TL_AB). */
 void timeline_set_spi_dir(struct timeline *t, uint32_t spi, int dir);
-/* Settles rows older than grace_ns on the receiver's clock, now_ns being the
- * current time (realtime ns).  Returns how many rows were settled. */
+/* Settles rows older than grace_ns on the receiver's clock: the receiver
+ * showed a later packet, or now_ns (realtime) is grace_ns past it while the
+ * receiver shows nothing.  Returns how many rows were settled. */
 size_t timeline_settle(struct timeline *t, int64_t now_ns, int64_t grace_ns);
 /* Settles every row (end of both captures). */
 void timeline_settle_all(struct timeline *t);

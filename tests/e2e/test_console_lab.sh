@@ -56,7 +56,7 @@ start() {
     local s=$1 x=$2 y=$3
     shift 3
     tmux -L "$sock" new-session -d -s "$s" -x "$x" -y "$y" \
-        "cd $work && env LANG=C.UTF-8 TERM=xterm-256color $natlab exec $bin gw-a gw-b $*; echo CONSOLE-EXIT=\$?; sleep 600"
+        "cd $work && env LANG=C.UTF-8 $natlab exec $bin gw-a gw-b $*; echo CONSOLE-EXIT=\$?; sleep 600"
 }
 # tcpdump processes inside this lab's gateways
 lab_tcpdumps() {
@@ -96,6 +96,7 @@ check "the capture runs on both ends" 'wait_for main "capture running" 90'
 check "step 2 turns to failure" 'wait_for main "2 UDP/4500 reachability +✗ failure" 240'
 check "the principal finding is shown: reach.esp_lost_a_to_b" 'wait_for main "reach\.esp_lost_a_to_b" 10'
 check "A->B loss is counted in the totals" 'grep -Eq "A→B sent [0-9.k]+ recv 0 lost [1-9][0-9.k]* \(100\.0%\)" <<<"$screen"'
+wait_for main "LOST #" 30
 lostline=$(grep -m1 "LOST #" <<<"$screen")
 lostcol=$(awk -v l="$lostline" 'BEGIN { print index(l, "LOST #") }')
 espcol=$(awk -v l="$lostline" 'BEGIN { print index(l, "ESP ") }')
