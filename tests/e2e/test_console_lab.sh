@@ -50,6 +50,16 @@ wait_for() {
 }
 # display width of the widest line of the last screen
 width() { LC_ALL=C.UTF-8 wc -L <<<"$screen"; }
+# wait_gone SESSION REGEX SECONDS: polls until REGEX is no longer on the screen
+wait_gone() {
+    local end=$((SECONDS + $3))
+    while [ $SECONDS -lt $end ]; do
+        grab "$1"
+        grep -Eq -- "$2" <<<"$screen" || return 0
+        sleep 0.3
+    done
+    return 1
+}
 keys() { tmux -L "$sock" send-keys -t "$@"; }
 # start SESSION COLS ROWS ARGS...: the console inside the lab's console namespace
 start() {
@@ -93,9 +103,15 @@ tmux -L "$sock" kill-session -t hk
 pingpid=$!
 start main 200 50 --capture-limit 120
 check "the capture runs on both ends" 'wait_for main "capture running" 90'
-check "step 2 turns to failure" 'wait_for main "2 UDP/4500 reachability +✗ failure" 240'
-check "the principal finding is shown: reach.esp_lost_a_to_b" 'wait_for main "reach\.esp_lost_a_to_b" 10'
-check "A->B loss is counted in the totals" 'grep -Eq "A→B sent [0-9.k]+ recv 0 lost [1-9][0-9.k]* \(100\.0%\)" <<<"$screen"'
+# The steps come from the diagnosis engine (playbook/session.h, the same one
+# `diagnose` drives): a build without it has no `diagnose` command.
+if "$bin" --help | grep -q "^  diagnose "; then
+    check "step 2 turns to failure" 'wait_for main "2 UDP/4500 reachability +✗ failure" 240'
+    check "the principal finding is shown: reach.esp_lost_a_to_b" 'wait_for main "reach\.esp_lost_a_to_b" 10'
+else
+    echo "SKIP: step 2 checks: this build has no diagnosis engine (no 'diagnose' command)"
+fi
+check "A->B loss is counted in the totals" 'wait_for main "A→B sent [0-9.k]+ recv 0 lost [1-9][0-9.k]* \(100\.0%\)" 30'
 wait_for main "LOST #" 30
 lostline=$(grep -m1 "LOST #" <<<"$screen")
 lostcol=$(awk -v l="$lostline" 'BEGIN { print index(l, "LOST #") }')
@@ -115,11 +131,11 @@ rows=$(grep -cE "^ +[0-9]+\.[0-9]{3} " <<<"$screen")
 lostrows=$(grep -cE "^ +[0-9]+\.[0-9]{3} .*LOST #" <<<"$screen")
 check "every packet row shown is a lost one" '[ "$rows" -gt 0 ] && [ "$rows" = "$lostrows" ]'
 keys main x d d
-check "d d filters B->A: no lost row left" 'wait_for main "filter: B->A" 5 && ! grep -q "LOST #" <<<"$screen"'
+check "d d filters B->A: no lost row left" 'wait_for main "filter: B->A" 5 && wait_gone main "LOST #" 5'
 keys main x PPage
 check "PgUp scrolls back through the capture" 'wait_for main "scrolled back" 5'
 keys main End
-check "End follows again" 'wait_for main "A→B" 5 && ! grep -q "scrolled back" <<<"$screen"'
+check "End follows again" 'wait_gone main "scrolled back" 5'
 keys main '?'
 check "? shows every key" 'wait_for main "export the evidence bundle" 5'
 keys main z
