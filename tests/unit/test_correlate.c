@@ -371,6 +371,45 @@ static void test_keepalives_and_ike_matched_across_ends(void **state)
     correlate_result_free(r);
 }
 
+static void test_outer_fragments_sent_and_received_per_direction(void **state)
+{
+    struct scen s;
+    scen_init(&s, NULL);
+    struct err e = {0};
+    for (uint32_t i = 1; i <= 200; i++) {
+        int64_t t = T0 + (int64_t)i * MS;
+        int big = i % 10 == 0;
+        /* big packets leave A as two outer fragments; B gets the second fragment of only half */
+        struct capture_event ea = esp_ev(t, A_PRIV, 4500, B_PUB, 0xF00, i, 64, big ? 1500 : 150);
+        if (big)
+            ea.flags |= CAPTURE_F_FIRST_FRAG;
+        assert_int_equal(correlate_add(s.c, 0, &ea, &e), 0);
+        struct capture_event fa = {.ts_ns = t, .kind = CAPTURE_FRAGMENT, .ip_proto = 17, .ttl = 64,
+                                   .frag_off = 1480, .frag_id = i, .ip_len = 120};
+        capture_addr_parse(A_PRIV, &fa.src);
+        capture_addr_parse(B_PUB, &fa.dst);
+        if (big)
+            assert_int_equal(correlate_add(s.c, 0, &fa, &e), 0);
+        struct capture_event eb = ea;
+        eb.ts_ns += 5 * MS;
+        eb.ttl = 61;
+        capture_addr_parse(A_NAT, &eb.src);
+        assert_int_equal(correlate_add(s.c, 1, &eb, &e), 0);
+        if (big && i % 20 == 0) {
+            fa.ts_ns += 5 * MS;
+            fa.src = eb.src;
+            assert_int_equal(correlate_add(s.c, 1, &fa, &e), 0);
+        }
+        b_to_a(&s, 0xF01, i, t, 0);
+    }
+    struct correlate_result *r = scen_finish(&s);
+    assert_int_equal(r->dir[CORRELATE_AB].frag_sent, 40);     /* 20 first + 20 later fragments */
+    assert_int_equal(r->dir[CORRELATE_AB].frag_received, 30); /* 20 first + 10 later */
+    assert_int_equal(r->dir[CORRELATE_BA].frag_sent, 0);
+    assert_int_equal(r->end[0].fragments, 40);
+    correlate_result_free(r);
+}
+
 /* ---- real captures of the lab (tests/fixtures/pcap/README.md) ---- */
 
 static void test_lab_captures_show_loss_toward_b_only(void **state)
@@ -501,6 +540,7 @@ int main(void)
         cmocka_unit_test(test_rekey_and_sequence_wrap),
         cmocka_unit_test(test_window_bounds_memory_and_counts_late_arrivals),
         cmocka_unit_test(test_keepalives_and_ike_matched_across_ends),
+        cmocka_unit_test(test_outer_fragments_sent_and_received_per_direction),
         cmocka_unit_test(test_lab_captures_show_loss_toward_b_only),
         cmocka_unit_test(test_lab_captures_stream_and_file_backends_agree),
         cmocka_unit_test(test_lab_capture_as_pcapng_correlates_the_same),
