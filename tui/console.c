@@ -81,6 +81,7 @@ struct console {
     struct model m;
     struct ui_state ui;
     int dirty;
+    int key_dirty;          /* a key changed the screen: drawn at once, not at the frame rate */
     int64_t t0_ms, last_draw_ms, cap_start_ms;
     char message[320];
     char conn[FACT_NAME_MAX];
@@ -779,6 +780,7 @@ static void draw(struct console *c)
     wnoutrefresh(stdscr);
     doupdate();
     c->dirty = 0;
+    c->key_dirty = 0;
     c->last_draw_ms = mono_ms();
 }
 
@@ -790,7 +792,7 @@ static int keys(struct console *c)
         if (ch == KEY_RESIZE) {
             /* curses has resized its screens: paint everything again */
             clearok(curscr, TRUE);
-            c->dirty = 1;
+            c->key_dirty = 1;
             continue;
         }
         model_update(c);
@@ -803,7 +805,7 @@ static int keys(struct console *c)
             do_action(c, a);
         }
         if (r & TUI_REDRAW)
-            c->dirty = 1;
+            c->key_dirty = 1;
     }
     return 0;
 }
@@ -972,7 +974,7 @@ int console_run(const struct console_opts *o)
         }
         if (timeline_settle(c->tl, real_ns(), GRACE_NS))
             c->dirty = 1;
-        if (c->dirty && now - c->last_draw_ms >= FRAME_MS)
+        if (c->key_dirty || (c->dirty && now - c->last_draw_ms >= FRAME_MS))
             draw(c);
 
         struct pollfd fds[MAX_FDS];
@@ -991,6 +993,8 @@ int console_run(const struct console_opts *o)
         /* the terminal: always try (a resize arrives as a signal, not input) */
         if (keys(c))
             break;
+        if (c->key_dirty)
+            draw(c);
         if (((now - c->t0_ms) / 1000) != ((mono_ms() - c->t0_ms) / 1000))
             c->dirty = 1;
     }
