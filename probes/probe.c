@@ -210,9 +210,17 @@ void probe_parse(enum probe_id id, const char *out, size_t n, const char *err_ou
     }
     if (exit_status != 0 && n == 0) {
         r->status = PROBE_FAILED;
-        int lim = err_out ? (int)strcspn(err_out, "\n") : 0;
-        err_set(e, ERR_IO, "%s: exit status %d: %.*s", specs[id].name, exit_status,
-                lim > 160 ? 160 : lim, err_out ? err_out : "");
+        /* the last line of stderr says why (tools print warnings first) */
+        const char *last = err_out ? err_out : "";
+        size_t el = strlen(last);
+        while (el && (last[el - 1] == '\n' || last[el - 1] == '\r'))
+            el--;
+        size_t st = el;
+        while (st && last[st - 1] != '\n')
+            st--;
+        int lim = (int)(el - st > 160 ? 160 : el - st);
+        err_set(e, ERR_IO, "%s: exit status %d: %.*s", specs[id].name, exit_status, lim,
+                last + st);
         return;
     }
     r->status = PROBE_PARSE_ERROR;
@@ -272,45 +280,56 @@ int probe_collect(struct peer *p, const struct probe_opts *o, struct peer_facts 
         peer_state(p) != PEER_AUTHENTICATING && peer_connect(p, e) != 0)
         return -1;
     struct rcmd *cmds[PROBE_COUNT] = {0};
+    struct buf lines[PROBE_COUNT];
+    bool pending[PROBE_COUNT] = {0};
     unsigned longest = 0;
     for (int id = 0; id < PROBE_COUNT; id++) {
         struct probe_raw *r = &f->raw[id];
+        lines[id] = (struct buf)BUF_INIT;
         snprintf(r->name, sizeof r->name, "%s", specs[id].name);
         r->exit_status = -1;
-        struct buf line = BUF_INIT;
         struct err ce = {0};
-        if (probe_command((enum probe_id)id, o, &line, &ce) != 0) {
+        if (probe_command((enum probe_id)id, o, &lines[id], &ce) != 0) {
             r->status = PROBE_NOT_RUN;
             r->err = ce;
-            buf_free(&line);
             continue;
         }
-        struct rcmd_opts ro = {0};
-        ro.command = line.data;
-        ro.sudo = specs[id].sudo && !o->no_sudo;
-        r->sudo = ro.sudo;
-        ro.time_limit_s = specs[id].time_limit_s;
-        ro.max_output = 8u << 20;
-        if (ro.time_limit_s > longest)
-            longest = ro.time_limit_s;
-        cmds[id] = rcmd_start(p, &ro, &ce);
-        buf_free(&line);
-        if (!cmds[id]) {
-            r->status = PROBE_UNREACHABLE;
-            r->err = ce;
-        }
+        pending[id] = true;
+        longest += specs[id].time_limit_s;
     }
-    /* wait: every command has its own limit; the peer's connect timeout and
-     * a margin bound the whole */
+    /* at most PROBE_PARALLEL_MAX channels at once: OpenSSH's MaxSessions is 10 */
     struct peer *const peers[1] = {p};
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
-        bool busy = false;
+        size_t running = 0;
         for (int id = 0; id < PROBE_COUNT; id++)
             if (cmds[id] && rcmd_state(cmds[id]) != RCMD_DONE)
-                busy = true;
-        if (!busy || peer_state(p) == PEER_FAILED)
+                running++;
+        for (int id = 0; id < PROBE_COUNT && running < PROBE_PARALLEL_MAX; id++) {
+            if (!pending[id] || peer_state(p) == PEER_FAILED)
+                continue;
+            pending[id] = false;
+            struct rcmd_opts ro = {0};
+            ro.command = lines[id].data;
+            ro.sudo = specs[id].sudo && !o->no_sudo;
+            f->raw[id].sudo = ro.sudo;
+            ro.time_limit_s = specs[id].time_limit_s;
+            ro.max_output = 8u << 20;
+            struct err ce = {0};
+            cmds[id] = rcmd_start(p, &ro, &ce);
+            if (!cmds[id]) {
+                f->raw[id].status = PROBE_UNREACHABLE;
+                f->raw[id].err = ce;
+            } else {
+                running++;
+            }
+        }
+        bool left = false;
+        for (int id = 0; id < PROBE_COUNT; id++)
+            if (pending[id])
+                left = true;
+        if ((!running && !left) || peer_state(p) == PEER_FAILED)
             break;
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
@@ -318,6 +337,14 @@ int probe_collect(struct peer *p, const struct probe_opts *o, struct peer_facts 
             break;
         if (peers_poll(peers, 1, 500, e) != 0)
             break;
+    }
+    for (int id = 0; id < PROBE_COUNT; id++) {
+        buf_free(&lines[id]);
+        if (pending[id]) {
+            f->raw[id].status = PROBE_UNREACHABLE;
+            err_set(&f->raw[id].err, ERR_DISCONNECTED, "%s: not started: peer lost",
+                    specs[id].name);
+        }
     }
     int reached = peer_state(p) != PEER_FAILED;
     for (int id = 0; id < PROBE_COUNT; id++) {

@@ -121,6 +121,9 @@ int probe_command(enum probe_id id, const struct probe_opts *o, struct buf *out,
 void probe_parse(enum probe_id id, const char *out, size_t out_len, const char *err_out,
                  int exit_status, struct peer_facts *f);
 
+/* Commands at once on one peer (OpenSSH refuses more than MaxSessions, 10 by default). */
+#define PROBE_PARALLEL_MAX 6
+
 /* Runs every probe on a peer (connecting it when needed) and waits, bounded
  * by the probes' time limits.  0 when the peer was reached (some probes may
  * still have failed: see raw[].status); -1 with e when it was not. */

@@ -16,6 +16,7 @@ int cmd_console(int argc, char **argv);  /* tui/cmd_console.c: also when argv[1]
 extern const struct cmd ts_cmds[];
 
 int cmd_correlate(int argc, char **argv);
+int cmd_probe(int argc, char **argv);   /* tui/cmd_probe.c */
 int cmd_verify(int argc, char **argv);  /* tui/cmd_verify.c */
 int cmd_replay(int argc, char **argv);  /* tui/cmd_replay.c */
 int cmd_merge(int argc, char **argv);   /* tui/cmd_merge.c */

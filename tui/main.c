@@ -10,6 +10,7 @@ const struct cmd ts_cmds[] = {
     {"console", "the incident console (the default): [console] PEER_A PEER_B [options]", cmd_console},
     {"diagnose", "five-step diagnosis of the tunnel between two gateways: diagnose PEER_A PEER_B", cmd_diagnose},
     {"exec", "run a command on every peer at once: exec PEER... -- CMD...", cmd_exec},
+    {"probe", "collect and print every fact of one gateway: probe [options] PEER", cmd_probe},
     {"verify", "check an evidence bundle's SHA-256 manifest and scan it for keys: verify BUNDLE", cmd_verify},
     {"replay", "reopen an evidence bundle with no network: replay BUNDLE [--check|--json|--view]", cmd_replay},
     {"merge", "combine two half-bundles: merge BUNDLE_A BUNDLE_B --bundle OUT", cmd_merge},
