@@ -323,6 +323,7 @@ static void direction_sentence(struct out *o, const struct bundle_report_in *in,
     }
     hms(first, t1, sizeof t1);
     hms(last, t2, sizeof t2);
+    long long sent = jint(dir, "sent"), outside = jint(dir, "outside");
     put(o, o->f == HTML ? "<li>" : "- ");
     strong(o, peer_or(in, xs));
     put(o, o->f == HTML ? " &rarr; " : " -> ");
@@ -334,13 +335,25 @@ static void direction_sentence(struct out *o, const struct bundle_report_in *in,
     text(o, src ? src : "an unknown address");
     put(o, " to ");
     text(o, dst ? dst : "an unknown address");
-    putf(o, ": %s ESP packets sent by ", num(jint(dir, "sent"), n1, sizeof n1));
-    text(o, peer_or(in, xs));
-    putf(o, " between %s and %s UTC, %s received by ", t1, t2,
-         num(jint(dir, "received"), n2, sizeof n2));
+    if (sent > 0) {
+        putf(o, ": %s ESP packets sent by ", num(sent, n1, sizeof n1));
+        text(o, peer_or(in, xs));
+        putf(o, " between %s and %s UTC, ", t1, t2);
+    } else {
+        put(o, ": no ESP packet sent by ");
+        text(o, peer_or(in, xs));
+        put(o, " during the capture, ");
+    }
+    putf(o, "%s received by ", num(jint(dir, "received"), n2, sizeof n2));
     text(o, peer_or(in, ys));
-    putf(o, " (%s lost, %s duplicated, %s reordered)", num(jint(dir, "lost"), n3, sizeof n3),
-         num(jint(dir, "duplicated"), n4, sizeof n4), num(jint(dir, "reordered"), n5, sizeof n5));
+    putf(o, " (%s lost", num(jint(dir, "lost"), n3, sizeof n3));
+    if (outside > 0) {
+        putf(o, ", %s not received but sent outside the time span of ", num(outside, n4, sizeof n4));
+        text(o, peer_or(in, ys));
+        put(o, "'s captured packets, so not counted lost");
+    }
+    putf(o, ", %s duplicated, %s reordered)", num(jint(dir, "duplicated"), n4, sizeof n4),
+         num(jint(dir, "reordered"), n5, sizeof n5));
     const json_t *delay = json_object_get(dir, "delay_ns");
     if (jint(delay, "n") > 0)
         putf(o, "; one-way delay median %.1f ms, 99th percentile %.1f ms",
@@ -843,11 +856,23 @@ static void body(struct out *o, const struct bundle_report_in *in, struct err *e
         para_close(o);
         para_open(o);
         put(o, "Proved by ");
+        struct buf seen = BUF_INIT;
         for (size_t j = 0; j < p->n_ev; j++) {
-            if (j)
-                put(o, ", ");
-            proof_files(o, in, &p->ev[j]);
+            struct buf one = BUF_INIT;
+            struct out t = {o->f, &one, 0};
+            proof_files(&t, in, &p->ev[j]);
+            if (t.oom)
+                o->oom = 1;
+            if (one.data && (!seen.data || !strstr(seen.data, one.data))) {
+                if (seen.len)
+                    put(o, ", ");
+                put(o, one.data);
+                if (buf_puts(&seen, one.data) || buf_puts(&seen, "\n"))
+                    o->oom = 1;
+            }
+            buf_free(&one);
         }
+        buf_free(&seen);
         if (!p->n_ev)
             file_ref(o, "findings.json");
         put(o, ".");

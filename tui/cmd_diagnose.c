@@ -10,8 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "playbook/bundle.h"
+#include "playbook/bundle_fs.h"
+#include "playbook/bundle_session.h"
 #include "playbook/report.h"
 #include "playbook/session.h"
 #include "remote/peer.h"
@@ -45,6 +49,10 @@ static void usage(FILE *out)
             "  --json                 print the result as JSON (assets/diagnose-json.md)\n"
             "  --markdown             print a Markdown report\n"
             "  --pcap-dir DIR         keep both ends' captures there (a.pcap, b.pcap)\n"
+            "  --bundle DIR           write the evidence bundle DIR and DIR.tar.gz (pcaps, raw\n"
+            "                         outputs, findings, correlation, report.md/.html, manifest)\n"
+            "  --secrets FILE         known secrets (a PSK...), one per line: redacted from the\n"
+            "                         bundle and scanned for in every file of it\n"
             "  -F SSH_CONFIG, --known-hosts FILE, --accept-new-hostkey   as for exec\n"
             "  -h, --help             this help\n"
             "\n"
@@ -125,6 +133,9 @@ int cmd_diagnose(int argc, char **argv)
     struct diag_opts dopts = {0};
     int json = 0, markdown = 0;
     const char *names[2] = {NULL, NULL};
+    const char *bundle_dir = NULL, *secrets_file = NULL;
+    char **secrets = NULL;
+    char *pcap_tmp = NULL;
     int npeers = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -133,7 +144,8 @@ int cmd_diagnose(int argc, char **argv)
             return TS_EXIT_OK;
         }
         if (!strcmp(a, "-F") || !strcmp(a, "--known-hosts") || !strcmp(a, "--conn") ||
-            !strcmp(a, "--capture-seconds") || !strcmp(a, "--pcap-dir")) {
+            !strcmp(a, "--capture-seconds") || !strcmp(a, "--pcap-dir") || !strcmp(a, "--bundle") ||
+            !strcmp(a, "--secrets")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "tunnelscope diagnose: %s needs a value\n", a);
                 return TS_EXIT_USAGE;
@@ -147,6 +159,10 @@ int cmd_diagnose(int argc, char **argv)
                 dopts.conn = v;
             else if (!strcmp(a, "--pcap-dir"))
                 dopts.pcap_dir = v;
+            else if (!strcmp(a, "--bundle"))
+                bundle_dir = v;
+            else if (!strcmp(a, "--secrets"))
+                secrets_file = v;
             else if (parse_uint(v, 3600, &dopts.capture_seconds) != 0) {
                 fprintf(stderr, "tunnelscope diagnose: --capture-seconds wants 1..3600, not '%s'\n", v);
                 return TS_EXIT_USAGE;
@@ -191,6 +207,19 @@ int cmd_diagnose(int argc, char **argv)
         fprintf(stderr, "tunnelscope diagnose: the two peers must differ\n");
         return TS_EXIT_USAGE;
     }
+    if (bundle_dir) {
+        struct stat st;
+        size_t bl = strlen(bundle_dir);
+        char *tgz = malloc(bl + 8);
+        int exists = !lstat(bundle_dir, &st) || (tgz && (memcpy(tgz, bundle_dir, bl),
+                                                         memcpy(tgz + bl, ".tar.gz", 8), !lstat(tgz, &st)));
+        free(tgz);
+        if (exists) {
+            fprintf(stderr, "tunnelscope diagnose: %s (or its .tar.gz) already exists: a bundle never overwrites\n",
+                    bundle_dir);
+            return TS_EXIT_USAGE;
+        }
+    }
     popts.interactive = isatty(STDIN_FILENO);
     struct err e = {0};
     struct peer *pa = peer_new(names[0], &popts, &e);
@@ -203,6 +232,32 @@ int cmd_diagnose(int argc, char **argv)
         fprintf(stderr, "tunnelscope diagnose: %s\n", e.msg);
         peer_free(pa);
         return TS_EXIT_USAGE;
+    }
+    if (secrets_file) {
+        struct err se = {0};
+        if (!(secrets = bundle_secrets_read(secrets_file, &se))) {
+            fprintf(stderr, "tunnelscope diagnose: %s\n", se.msg);
+            peer_free(pa);
+            peer_free(pb);
+            return TS_EXIT_USAGE;
+        }
+    }
+    if (bundle_dir && !dopts.pcap_dir) {
+        /* the bundle needs both captures: keep them in a private folder until it is written */
+        const char *td = getenv("TMPDIR");
+        size_t n = strlen(td && *td == '/' ? td : "/tmp") + 32;
+        pcap_tmp = malloc(n);
+        if (pcap_tmp)
+            snprintf(pcap_tmp, n, "%s/tunnelscope-pcap-XXXXXX", td && *td == '/' ? td : "/tmp");
+        if (!pcap_tmp || !mkdtemp(pcap_tmp)) {
+            fprintf(stderr, "tunnelscope diagnose: cannot make a folder for the captures\n");
+            free(pcap_tmp);
+            bundle_secrets_free(secrets);
+            peer_free(pa);
+            peer_free(pb);
+            return TS_EXIT_INTERNAL;
+        }
+        dopts.pcap_dir = pcap_tmp;
     }
     int rc = TS_EXIT_INTERNAL;
     struct diag_session *s = diag_new(pa, pb, &dopts, &e);
@@ -264,10 +319,22 @@ int cmd_diagnose(int argc, char **argv)
     buf_free(&out);
     buf_free(&safe);
     rc = diag_exit_status(s);
+    if (bundle_dir) {
+        if (bundle_write_session(s, bundle_dir, (const char *const *)secrets, &e) != 0) {
+            fprintf(stderr, "tunnelscope diagnose: bundle: %s\n", e.msg);
+            rc = TS_EXIT_INTERNAL;
+        } else if (!json) {
+            fprintf(stderr, "evidence bundle: %s and %s.tar.gz\n", bundle_dir, bundle_dir);
+        }
+    }
 out:
     diag_free(s);
     free(fds);
     peer_free(pa);
     peer_free(pb);
+    if (pcap_tmp)
+        bfs_rmtree(pcap_tmp);
+    free(pcap_tmp);
+    bundle_secrets_free(secrets);
     return rc;
 }

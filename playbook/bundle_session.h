@@ -1,0 +1,15 @@
+/* The evidence bundle of a finished diagnosis (`diagnose --bundle DIR`, the
+ * console's `e`): everything the session kept (raw outputs with command,
+ * times and exit status, both ends' pcaps from its pcap_dir, the diagnose
+ * JSON) plus the two captures correlated, handed to bundle_write(). */
+#ifndef TS_BUNDLE_SESSION_H
+#define TS_BUNDLE_SESSION_H
+
+#include "playbook/session.h"
+#include "remote/err.h"
+
+/* secrets: known secrets to redact and scan for (NULL-terminated, may be NULL).  0 / -1. */
+int bundle_write_session(const struct diag_session *s, const char *dir,
+                         const char *const *secrets, struct err *e);
+
+#endif

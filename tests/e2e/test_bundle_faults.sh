@@ -1,0 +1,121 @@
+#!/bin/bash
+# Evidence bundles from the lab (issue 8): `diagnose --bundle` after each
+# scenario (healthy, esp-drop-to-b, udp4500-drop-to-a), then on every bundle:
+# `verify` passes (folder and .tar.gz), `replay --check` recomputes the
+# correlation from the two pcaps and finds it equal, the lab's PSK appears in
+# no file (nor in the packed .tar.gz), a tampered file makes `verify` fail
+# naming it; and a half-bundle pair merged gives a verifiable two-end bundle.
+# One lab instance of its own (NATLAB_ID), always torn down.
+TS=${1:?tunnelscope binary}
+SRC=${2:?source dir}
+export NATLAB_ID=bd$$
+export TUNNELSCOPE="$TS"
+NATLAB="$SRC/tests/lab/natlab"
+WORK=$(mktemp -d /tmp/ts-bundle-e2e.XXXXXX)
+chmod 700 "$WORK"
+pass=0
+fail=0
+TRAFFIC_PID=""
+lab() { "$NATLAB" "$@"; }
+ok() { echo "PASS: $*"; pass=$((pass + 1)); }
+ko() { echo "FAIL: $*"; fail=$((fail + 1)); }
+traffic_stop() {
+    [ -n "$TRAFFIC_PID" ] && { kill "$TRAFFIC_PID" 2>/dev/null; wait "$TRAFFIC_PID" 2>/dev/null; }
+    TRAFFIC_PID=""
+}
+cleanup() {
+    traffic_stop
+    lab down >/dev/null 2>&1 || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+lab up >/dev/null || { echo "FAIL: lab up"; echo "0 passed, 1 failed"; exit 1; }
+labwork=$(lab paths | sed -n 's/^work=//p')
+psk=$(cat "$labwork/psk")
+[ -n "$psk" ] && ok "the lab's PSK found in its generated config (${#psk} characters)" || ko "no lab PSK"
+printf '# the lab PSK\n%s\n' "$psk" > "$WORK/secrets"
+
+# bundle NAME [diagnose options...]: diagnose with traffic flowing, bundle in $WORK/NAME
+bundle() {
+    local name=$1
+    shift
+    lab gw lan-a timeout 30 ping -q -i 0.05 -s 200 10.20.5.10 >/dev/null 2>&1 &
+    TRAFFIC_PID=$!
+    lab exec tunnelscope diagnose --json --capture-seconds "${CAPTURE:-5}" \
+        --bundle "$WORK/$name" --secrets "$WORK/secrets" "$@" gw-a gw-b \
+        > "$WORK/$name.json" 2> "$WORK/$name.err"
+    RC=$?
+    traffic_stop
+    if [ -d "$WORK/$name" ] && [ -f "$WORK/$name.tar.gz" ]; then
+        ok "$name: bundle written (diagnose exit $RC)"
+    else
+        ko "$name: no bundle (diagnose exit $RC)"; sed 's/^/    /' "$WORK/$name.err" | tail -5
+        return 1
+    fi
+}
+
+# checks NAME: every check that every bundle must pass
+checks() {
+    local name=$1 b=$WORK/$1 out
+    if out=$("$TS" verify --secrets "$WORK/secrets" "$b" 2>&1); then ok "$name: verify (folder)"
+    else ko "$name: verify (folder): $out"; fi
+    if out=$("$TS" verify --secrets "$WORK/secrets" "$b.tar.gz" 2>&1); then ok "$name: verify (.tar.gz)"
+    else ko "$name: verify (.tar.gz): $out"; fi
+    out=$("$TS" replay --check "$b.tar.gz" 2>&1); rc=$?
+    if [ $rc = 0 ] && grep -q "correlation: recomputed from both pcaps, equal" <<<"$out"; then
+        ok "$name: replay --check: correlation recomputed and equal"
+    else ko "$name: replay --check (exit $rc): $(tr '\n' ' ' <<<"$out")"; fi
+    # the PSK, anywhere: every file of the folder, and the packed archive's content
+    if grep -rqaF -- "$psk" "$b"; then ko "$name: the lab PSK is in $(grep -rlaF -- "$psk" "$b" | head -1)"
+    else ok "$name: no file holds the lab PSK"; fi
+    if gzip -dc "$b.tar.gz" | grep -qaF -- "$psk"; then ko "$name: the lab PSK is in the .tar.gz"
+    else ok "$name: the .tar.gz does not hold the lab PSK"; fi
+    # owner-only
+    local loose
+    loose=$(find "$b" "$b.tar.gz" \( -type f -perm /077 \) -o \( -type d -perm /077 \) | head -1)
+    [ -z "$loose" ] && ok "$name: owner-only permissions" || ko "$name: $loose is not owner-only"
+    # every raw output carries peer, command, times, exit status
+    local bad
+    bad=$(jq -r '.[] | select(.peer == null or .command == null or .started == null or .ended == null
+                 or (has("exit_status") | not)) | .file' "$b/raw/index.json" | head -1)
+    n=$(jq length "$b/raw/index.json")
+    [ -z "$bad" ] && [ "$n" -gt 5 ] && ok "$name: $n raw outputs, each with peer, command, times, exit status" ||
+        ko "$name: raw/index.json incomplete ($n entries, first bad: $bad)"
+    # report.md states per-direction numbers and the principal finding
+    if grep -q '^- \*\*gw-a\*\* -> \*\*gw-b\*\*: UDP/4500 from .* received by gw-b (' "$b/report.md" &&
+        grep -q '^- \*\*gw-b\*\* -> \*\*gw-a\*\*: UDP/4500 from .* received by gw-a (' "$b/report.md"; then
+        ok "$name: report.md has both directions"
+    else ko "$name: report.md lacks per-direction numbers"; fi
+    # tamper: one byte of gw-b's pcap
+    cp -a "$b" "$b.tampered"
+    printf 'X' | dd of="$b.tampered/pcap/gw-b.pcap" bs=1 seek=40 conv=notrunc 2>/dev/null
+    out=$("$TS" verify "$b.tampered" 2>&1); rc=$?
+    if [ $rc = 2 ] && grep -q "pcap/gw-b.pcap" <<<"$out"; then ok "$name: tampered pcap: verify fails naming it"
+    else ko "$name: tampered pcap: verify exit $rc: $out"; fi
+    rm -rf "$b.tampered"
+}
+
+bundle healthy && checks healthy
+lab fault esp-drop-to-b >/dev/null
+if bundle esp-drop-to-b; then
+    checks esp-drop-to-b
+    p=$(jq -r '.principal.id // "none"' "$WORK/esp-drop-to-b/findings.json")
+    [ "$p" != none ] && grep -q "$p" "$WORK/esp-drop-to-b/report.md" &&
+        ok "esp-drop-to-b: report.md names the principal finding $p" ||
+        ko "esp-drop-to-b: principal $p not in report.md"
+    sent=$(jq -r '.directions[0].sent' "$WORK/esp-drop-to-b/correlation.json")
+    recv=$(jq -r '.directions[0].received' "$WORK/esp-drop-to-b/correlation.json")
+    [ "${sent:-0}" -gt 0 ] && [ "$recv" = 0 ] &&
+        ok "esp-drop-to-b: correlation.json: $sent ESP sent by gw-a, none received by gw-b" ||
+        ko "esp-drop-to-b: correlation.json: sent $sent received $recv gw-a -> gw-b"
+    grep -q "$sent ESP packets sent by gw-a between .* 0 received by gw-b" "$WORK/esp-drop-to-b/report.md" &&
+        ok "esp-drop-to-b: report.md states those numbers" || ko "esp-drop-to-b: report.md lacks the numbers"
+fi
+lab clear esp-drop-to-b >/dev/null
+lab fault udp4500-drop-to-a >/dev/null
+CAPTURE=8 bundle udp4500-drop-to-a && checks udp4500-drop-to-a
+lab clear udp4500-drop-to-a >/dev/null
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
