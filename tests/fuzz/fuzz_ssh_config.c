@@ -1,4 +1,5 @@
-/* Fuzz target: peer specs and ssh config resolution (remote/).  The first line
+/* Fuzz target: ssh config resolution of a peer spec (remote/; fuzz_remote_spec does
+ * the spec grammar and quoting alone).  The first line
  * of the input is a peer spec as typed on the command line ("gw-a",
  * "root@[2001:db8::1]:2222", ...); the rest is an ssh config file (-F) that
  * peer_resolve() applies to it with libssh's own parser, the same path
@@ -40,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size > 16384 || memchr(data, '\0', size))
         return 0;
     if (!home) {
-        char tmpl[] = "/tmp/fuzz_peerspec.XXXXXX";
+        char tmpl[] = "/tmp/fuzz_ssh_config.XXXXXX";
         if (!mkdtemp(tmpl))
             abort();
         home = strdup(tmpl);
