@@ -4,6 +4,7 @@
 #include "tui/cmds.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "remote/peer.h"
 #include "remote/shquote.h"
 #include "tui/exitcodes.h"
+#include "probes/redact.h"
 #include "tui/safe_text.h"
 
 #define LINE_MAX_BYTES 4096
@@ -71,11 +73,17 @@ static void usage(FILE *out)
 static void emit(struct exec_peer *ep, int is_stderr, const char *line, size_t len)
 {
     struct buf out = BUF_INIT;
+    struct buf red = BUF_INIT;
     buf_printf(&out, "%-*s|%s ", ep->width, peer_name(ep->peer), is_stderr ? "!" : "");
-    safe_text(line, len, 0, &out);
+    /* key material (ip xfrm keys, secret = ... lines) never reaches the terminal */
+    if (redact_text(line, len, NULL, &red) > 0)
+        safe_text(red.data, red.len, 0, &out);
+    else
+        safe_text(line, len, 0, &out);
     buf_puts(&out, "\n");
     fwrite(out.data, 1, out.len, stdout);
     buf_free(&out);
+    buf_free(&red);
 }
 
 static void flush_lines(struct exec_peer *ep, int is_stderr, int all)
@@ -286,7 +294,11 @@ int cmd_exec(int argc, char **argv)
             for (const char *q = a; *q; q++)
                 buf_append(&path, *q == '/' ? "_" : q, 1);
             buf_puts(&path, ".out");
-            eps[npeers].save = fopen(path.data, "wb");
+            /* captures are the user's only: owner-only, never through a symlink */
+            int sfd = open(path.data, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+            eps[npeers].save = sfd >= 0 ? fdopen(sfd, "wb") : NULL;
+            if (sfd >= 0 && !eps[npeers].save)
+                close(sfd);
             if (!eps[npeers].save) {
                 fprintf(stderr, "tunnelscope exec: cannot write %s: %s\n", path.data, strerror(errno));
                 buf_free(&path);
