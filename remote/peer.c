@@ -4,6 +4,7 @@
 #include "remote/peer.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -44,9 +45,14 @@ static void dbg(const char *who, const char *fmt, ...)
     const char *path = getenv("TUNNELSCOPE_DEBUG");
     if (!path || !*path)
         return;
-    FILE *f = fopen(path, "a");
-    if (!f)
+    /* owner-only, never through a symlink planted at that path */
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "a") : NULL;
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
         return;
+    }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     fprintf(f, "%lld.%06ld %s: ", (long long)ts.tv_sec, ts.tv_nsec / 1000, who ? who : "-");
@@ -722,6 +728,47 @@ static void fail_from_connect_error(struct peer *p)
         peer_set_failed(p, ERR_CONNECT, "%s: cannot connect: %s", p->spec.name, m);
 }
 
+/* 1 when known_hosts file `path` has a "@revoked" line for this key (any
+ * host pattern, as OpenSSH reads it), 0 when not or unreadable.  libssh 0.10
+ * does not read markers: without this a revoked key would look unknown and
+ * --accept-new-hostkey would take it. */
+static int hostkey_revoked_in(const char *path, const char *b64)
+{
+    FILE *f = path ? fopen(path, "re") : NULL;
+    if (!f)
+        return 0;
+    char *line = NULL;
+    size_t cap = 0;
+    int hit = 0;
+    while (!hit && getline(&line, &cap, f) > 0) {
+        char *save = NULL;
+        char *marker = strtok_r(line, " \t\r\n", &save);
+        if (!marker || strcmp(marker, "@revoked"))
+            continue;
+        char *hosts = strtok_r(NULL, " \t\r\n", &save);
+        char *type = hosts ? strtok_r(NULL, " \t\r\n", &save) : NULL;
+        char *key = type ? strtok_r(NULL, " \t\r\n", &save) : NULL;
+        hit = key && !strcmp(key, b64);
+    }
+    free(line);
+    fclose(f);
+    return hit;
+}
+
+static int hostkey_revoked(struct peer *p, ssh_key key)
+{
+    char *b64 = NULL;
+    if (ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK || !b64)
+        return 0;
+    int r = hostkey_revoked_in(p->known_hosts_file, b64);
+    char *global = opt_get(p->s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS);
+    if (!r && global)
+        r = hostkey_revoked_in(global, b64);
+    free(global);
+    ssh_string_free_char(b64);
+    return r;
+}
+
 /* 0 when the host key is known and matches (or was accepted), else -1 with
  * the peer FAILED. */
 static int ssh_check_hostkey(struct peer *p)
@@ -745,7 +792,14 @@ static int ssh_check_hostkey(struct peer *p)
     snprintf(desc, sizeof desc, "%s key %s", ktype ? ktype : "?", fp ? fp : "(no fingerprint)");
     if (fp)
         ssh_string_free_char(fp);
+    int revoked = hostkey_revoked(p, key);
     ssh_key_free(key);
+    if (revoked) {
+        peer_set_failed(p, ERR_HOSTKEY_CHANGED,
+                        "%s: HOST KEY REVOKED: the server offers %s, marked @revoked in the known "
+                        "hosts; refused", p->spec.name, desc);
+        return -1;
+    }
 
     enum ssh_known_hosts_e k = ssh_session_is_known_server(p->s);
     switch (k) {
