@@ -58,7 +58,17 @@ static int summary(struct ping_fact *f, struct span line)
     return f->transmitted.known && f->received.known ? 0 : -1;
 }
 
+static int parse(const char *text, size_t len, struct ping_fact *out, struct err *e);
+
 int ping_parse(const char *text, size_t len, struct ping_fact *out, struct err *e)
+{
+    int r = parse(text, len, out, e);
+    if (r != 0)
+        memset(out, 0, sizeof *out); /* on error, no half-read counts */
+    return r;
+}
+
+static int parse(const char *text, size_t len, struct ping_fact *out, struct err *e)
 {
     memset(out, 0, sizeof *out);
     struct span all = {text, len}, line;
@@ -86,7 +96,7 @@ int ping_parse(const char *text, size_t len, struct ping_fact *out, struct err *
                     s--;
                 struct span sz = {s, (size_t)(bytes - s)};
                 const char *par = memchr(sz.p, '(', sz.len);
-                if (par) {
+                if (par && par + 1 < sz.p + sz.len) {
                     span_u64((struct span){sz.p, (size_t)(par - sz.p)}, &out->payload);
                     struct span pk = {par + 1, (size_t)(sz.p + sz.len - par - 2)};
                     span_u64(pk, &out->packet);
