@@ -46,63 +46,10 @@ static int word_in(const char *w, size_t wl, const char *const *list)
     return 0;
 }
 
-/* Works on one line [p, p+n) (without its '\n'). Emits into out when out != NULL. */
-static int redact_line(const char *p, size_t n, const char *const *secrets, struct buf *out,
-                       int *count)
+/* Emits [p, p+n) with every known secret in it replaced (counted in *count). */
+static int emit_plain(const char *p, size_t n, const char *const *secrets, struct buf *out,
+                      int *count)
 {
-    size_t i = skip_blank(p, n);
-    size_t w = word_len(p + i, n - i);
-
-    /* iproute2: "\tenc cbc(aes) 0x0123... " / "\taead rfc4106(gcm(aes)) 0x... 128" */
-    if (w && word_in(p + i, w, xfrm_key_words)) {
-        size_t j = i + w;
-        j += skip_blank(p + j, n - j);
-        size_t alg = word_len(p + j, n - j);
-        j += alg;
-        j += skip_blank(p + j, n - j);
-        size_t used;
-        if (alg && is_hexblob(p + j, n - j, &used)) {
-            (*count)++;
-            if (out && (buf_append(out, p, j) || buf_puts(out, REDACTED) ||
-                        buf_append(out, p + j + used, n - j - used)))
-                return -1;
-            return 0;
-        }
-    }
-    /* config: "secret = xyz", "psk: ...", ': PSK "xyz"' (ipsec.secrets) */
-    const char *colon_psk = NULL;
-    for (size_t k = 0; k + 6 <= n; k++)
-        if (p[k] == ':' && !strncasecmp(p + k + 1, " PSK ", 5)) {
-            colon_psk = p + k + 6;
-            break;
-        }
-    if (colon_psk) {
-        size_t j = (size_t)(colon_psk - p);
-        (*count)++;
-        if (out && (buf_append(out, p, j) || buf_puts(out, REDACTED)))
-            return -1;
-        return 0;
-    }
-    if (w) {
-        size_t key_len = 0;
-        while (key_len < w && p[i + key_len] != '=' && p[i + key_len] != ':')
-            key_len++;
-        if (key_len && word_in(p + i, key_len, cfg_key_words)) {
-            size_t j = i + key_len;
-            j += skip_blank(p + j, n - j);
-            if (j < n && (p[j] == '=' || p[j] == ':')) {
-                j++;
-                j += skip_blank(p + j, n - j);
-                if (j < n) {
-                    (*count)++;
-                    if (out && (buf_append(out, p, j) || buf_puts(out, REDACTED)))
-                        return -1;
-                    return 0;
-                }
-            }
-        }
-    }
-    /* known secrets anywhere in the line */
     size_t start = 0;
     if (secrets) {
         for (size_t k = 0; k < n;) {
@@ -128,6 +75,67 @@ static int redact_line(const char *p, size_t n, const char *const *secrets, stru
     if (out && buf_append(out, p + start, n - start))
         return -1;
     return 0;
+}
+
+/* Works on one line [p, p+n) (without its '\n'). Emits into out when out != NULL. */
+static int redact_line(const char *p, size_t n, const char *const *secrets, struct buf *out,
+                       int *count)
+{
+    size_t i = skip_blank(p, n);
+    size_t w = word_len(p + i, n - i);
+
+    /* iproute2: "\tenc cbc(aes) 0x0123... " / "\taead rfc4106(gcm(aes)) 0x... 128" */
+    if (w && word_in(p + i, w, xfrm_key_words)) {
+        size_t j = i + w;
+        j += skip_blank(p + j, n - j);
+        size_t alg = word_len(p + j, n - j);
+        j += alg;
+        j += skip_blank(p + j, n - j);
+        size_t used;
+        if (alg && is_hexblob(p + j, n - j, &used)) {
+            (*count)++;
+            if (emit_plain(p, j, secrets, out, count) || (out && buf_puts(out, REDACTED)) ||
+                emit_plain(p + j + used, n - j - used, secrets, out, count))
+                return -1;
+            return 0;
+        }
+    }
+    /* config: "secret = xyz", "psk: ...", ': PSK "xyz"' (ipsec.secrets) */
+    const char *colon_psk = NULL;
+    for (size_t k = 0; k + 6 <= n; k++)
+        if (p[k] == ':' && !strncasecmp(p + k + 1, " PSK ", 5)) {
+            colon_psk = p + k + 6;
+            break;
+        }
+    if (colon_psk) {
+        size_t j = (size_t)(colon_psk - p);
+        (*count)++;
+        if (emit_plain(p, j, secrets, out, count) || (out && buf_puts(out, REDACTED)))
+            return -1;
+        return 0;
+    }
+    if (w) {
+        size_t key_len = 0;
+        while (key_len < w && p[i + key_len] != '=' && p[i + key_len] != ':')
+            key_len++;
+        if (key_len && word_in(p + i, key_len, cfg_key_words)) {
+            size_t j = i + key_len;
+            j += skip_blank(p + j, n - j);
+            if (j < n && (p[j] == '=' || p[j] == ':')) {
+                j++;
+                j += skip_blank(p + j, n - j);
+                if (j < n) {
+                    (*count)++;
+                    if (emit_plain(p, j, secrets, out, count) ||
+                        (out && buf_puts(out, REDACTED)))
+                        return -1;
+                    return 0;
+                }
+            }
+        }
+    }
+    /* known secrets anywhere in the line */
+    return emit_plain(p, n, secrets, out, count);
 }
 
 static int redact_run(const char *in, size_t len, const char *const *secrets, struct buf *out)
