@@ -283,7 +283,7 @@ static int state_detail(struct xfrm_sa *sa, struct span line, enum sub *sub)
         if (span_starts(line, "add ")) {
             /* "add 2026-12-05 09:36:50 use -" */
             const char *use = span_find(line, " use ");
-            if (!use)
+            if (!use || use < line.p + 4) /* "add use ...": the space of "add " found */
                 return -1;
             struct span a = {line.p + 4, (size_t)(use - line.p - 4)};
             struct span u = {use + 5, (size_t)(line.p + line.len - use - 5)};
