@@ -1091,9 +1091,13 @@ static void ssh_cmd_step(struct peer *p, struct rcmd *c, int64_t now)
     }
     if (c->stop_sent && now >= c->stop_deadline) {
         peer_ssh_release(c, 0);
-        if (c->stopped_for_limit)
-            peer_cmd_finish(c, ERR_TIMEOUT, "time limit reached (the peer did not end it)");
-        else
+        if (c->stopped_for_limit) {
+            char msg[200];
+            snprintf(msg, sizeof msg,
+                     "time limit of %u s reached on %s (the peer did not end it: link down or "
+                     "too slow?)", c->limit_s, c->peer_name);
+            peer_cmd_finish(c, ERR_TIMEOUT, msg);
+        } else
             peer_cmd_finish(c, ERR_NONE, "");
         return;
     }
