@@ -109,7 +109,9 @@ static void slug(const char *s, char *out, size_t max)
 
 static void iso_time(double t, char *out, size_t size)
 {
-    if (!(t > 0) || !isfinite(t)) {
+    /* outside 1970..9999 (or not a number) there is no honest ISO time; the cast
+     * below would also be undefined for huge values */
+    if (!(t > 0) || !isfinite(t) || t >= 253402300800.0) {
         snprintf(out, size, "unknown");
         return;
     }
@@ -120,14 +122,20 @@ static void iso_time(double t, char *out, size_t size)
     if (ms > 999)
         ms = 999;
     struct tm tm;
-    gmtime_r(&s, &tm);
-    snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+    if (!gmtime_r(&s, &tm)) {
+        snprintf(out, size, "unknown");
+        return;
+    }
+    /* the year is at most 9999 here: the format fits in 25 bytes */
+    unsigned year = (unsigned)(tm.tm_year + 1900) % 10000u;
+    snprintf(out, size, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ", year, (unsigned)(tm.tm_mon + 1) % 100u,
+             (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u,
+             (unsigned)tm.tm_sec % 100u, (unsigned)ms % 1000u);
 }
 
 static json_t *json_time(double t)
 {
-    char b[40];
+    char b[64];
     iso_time(t, b, sizeof b);
     return t > 0 ? json_string(b) : json_null();
 }
