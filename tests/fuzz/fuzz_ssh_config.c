@@ -36,6 +36,19 @@ static void check_spec(const struct peer_spec *s)
     }
 }
 
+/* The private HOME made for the run is removed when the process exits. */
+static void remove_home(void)
+{
+    if (!home)
+        return;
+    char path[512];
+    snprintf(path, sizeof path, "%s/config", home);
+    unlink(path);
+    rmdir(home);
+    free(home);
+    home = NULL;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > 16384 || memchr(data, '\0', size))
@@ -45,6 +58,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!mkdtemp(tmpl))
             abort();
         home = strdup(tmpl);
+        if (!home)
+            abort();
+        atexit(remove_home);
         setenv("HOME", home, 1);
         unsetenv("TUNNELSCOPE_SSH_CONFIG");
         unsetenv("TUNNELSCOPE_KNOWN_HOSTS");
