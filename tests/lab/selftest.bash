@@ -23,7 +23,8 @@ st_pings() {
 }
 st_ping_ok() { [ "$(st_pings "$1" "$2" -c 3 -i 0.2)" = 3 ]; }
 st_ping_fails() { local n; n=$(st_pings "$1" "$2" -c 3 -i 0.2); [ "${n:-0}" = 0 ]; }  # no route: no stats line
-st_sudo_fast() { local t0; t0=$(now_ms); lab_ssh "$1" 'sudo -n true' && (( $(now_ms) - t0 < 3000 )); }
+# (the bound is scaled like wait_until's: NATLAB_TIME_SCALE under UML)
+st_sudo_fast() { local t0; t0=$(now_ms); lab_ssh "$1" 'sudo -n true' && (( $(now_ms) - t0 < 3000 * ${NATLAB_TIME_SCALE:-1} )); }
 
 # st_counter GW in|out: packets of the CHILD_SA 'net' in that direction (from --raw)
 st_counter() {
