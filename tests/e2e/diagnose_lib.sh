@@ -95,7 +95,13 @@ expect_only_failures() {
 }
 
 # log_count GW PATTERN: lines of the gateway's charon log matching PATTERN
-log_count() { lab gw "$1" grep -c -- "$2" /var/log/charon.log 2>/dev/null || echo 0; }
+# grep -c prints 0 and exits 1 when nothing matches: keep its one number only
+log_count() {
+    local c
+    c=$(lab gw "$1" grep -c -- "$2" /var/log/charon.log 2>/dev/null)
+    c=${c%%$'\n'*}
+    echo "${c:-0}"
+}
 
 # wait_log GW PATTERN BEFORE MAX_S: until more than BEFORE lines match (bounded)
 wait_log() {

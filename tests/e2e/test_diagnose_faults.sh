@@ -51,7 +51,16 @@ expect_principal lossy-wan reach.random_loss 2
 expect_only_failures lossy-wan reach.random_loss
 lab clear lossy-wan >/dev/null
 
+# The tunnel flaps: DPD gives up over the lossy wan and gw-a re-establishes.
+# Diagnose once a flap has been seen and the tunnel is back (else the window may
+# open on a tunnel that is down, with no ESP to measure loss on).
+n_dead=$(log_count gw-a "giving up after")
 lab fault aggressive-dpd >/dev/null
+traffic_start
+wait_log gw-a "giving up after" "$n_dead" 60 || echo "note: no DPD give-up seen on gw-a"
+n_up=$(log_count gw-a "established with SPIs")
+wait_log gw-a "established with SPIs" "$n_up" 60 || echo "note: the CHILD_SA did not come back"
+traffic_stop
 diag aggressive-dpd
 expect_finding aggressive-dpd timers.dpd_aggressive failure
 loss=$(jq -r '[.steps[].findings[] | select(.id | test("^reach\\.(random_loss|esp_lost)")) | .id][0] // "none"' \
