@@ -246,6 +246,19 @@ static char *expand_path(const char *p, const char *sshdir)
     return buf_take(&b);
 }
 
+/* The user and port the peer spec names (user@host:port).  0 / -1. */
+static int spec_user_port_apply(ssh_session s, const struct peer_spec *spec)
+{
+    if (spec->user && ssh_options_set(s, SSH_OPTIONS_USER, spec->user) < 0)
+        return -1;
+    if (spec->port) {
+        unsigned int port = (unsigned int)spec->port;
+        if (ssh_options_set(s, SSH_OPTIONS_PORT, &port) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* Makes a libssh session for spec with the ssh config applied.  The session is
  * blocking-agnostic (the caller sets non-blocking).  NULL on error. */
 static ssh_session session_setup(const struct peer_spec *spec, const struct peer_opts *o,
@@ -266,13 +279,9 @@ static ssh_session session_setup(const struct peer_spec *spec, const struct peer
         goto opt_fail;
     if (ssh_options_set(s, SSH_OPTIONS_HOST, spec->host) < 0)
         goto opt_fail;
-    if (spec->user && ssh_options_set(s, SSH_OPTIONS_USER, spec->user) < 0)
+    /* Set before the config too, so that `Match user` and `%r` see it. */
+    if (spec_user_port_apply(s, spec) < 0)
         goto opt_fail;
-    if (spec->port) {
-        unsigned int port = (unsigned int)spec->port;
-        if (ssh_options_set(s, SSH_OPTIONS_PORT, &port) < 0)
-            goto opt_fail;
-    }
     const char *cfg = opt_ssh_config(o);
     if (cfg) {
         if (access(cfg, R_OK) != 0) {
@@ -289,13 +298,8 @@ static ssh_session session_setup(const struct peer_spec *spec, const struct peer
     }
     /* What the spec says wins over the config, as with ssh(1); libssh 0.10
      * lets a config Port override an earlier SSH_OPTIONS_PORT. */
-    if (spec->user && ssh_options_set(s, SSH_OPTIONS_USER, spec->user) < 0)
+    if (spec_user_port_apply(s, spec) < 0)
         goto opt_fail;
-    if (spec->port) {
-        unsigned int port = (unsigned int)spec->port;
-        if (ssh_options_set(s, SSH_OPTIONS_PORT, &port) < 0)
-            goto opt_fail;
-    }
     const char *kh = opt_known_hosts(o);
     if (kh && ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, kh) < 0)
         goto opt_fail;

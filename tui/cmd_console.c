@@ -8,6 +8,7 @@
 
 #include "tui/console.h"
 #include "tui/exitcodes.h"
+#include "tui/peer_args.h"
 
 static void usage(FILE *out)
 {
@@ -54,18 +55,18 @@ int cmd_console(int argc, char **argv)
             usage(stdout);
             return TS_EXIT_OK;
         }
-        if (!strcmp(a, "-F") || !strcmp(a, "--known-hosts") || !strcmp(a, "--conn") ||
-            !strcmp(a, "--capture-limit")) {
+        int took = peer_args_take(argc, argv, &i, &o.popts, "tunnelscope");
+        if (took < 0)
+            return TS_EXIT_USAGE;
+        if (took)
+            continue;
+        if (!strcmp(a, "--conn") || !strcmp(a, "--capture-limit")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "tunnelscope: %s needs a value\n", a);
                 return TS_EXIT_USAGE;
             }
             const char *v = argv[++i];
-            if (!strcmp(a, "-F")) {
-                o.popts.ssh_config = v;
-            } else if (!strcmp(a, "--known-hosts")) {
-                o.popts.known_hosts = v;
-            } else if (!strcmp(a, "--conn")) {
+            if (!strcmp(a, "--conn")) {
                 o.conn = v;
             } else {
                 char *end;
@@ -77,10 +78,6 @@ int cmd_console(int argc, char **argv)
                 }
                 o.capture_limit_s = (unsigned)s;
             }
-            continue;
-        }
-        if (!strcmp(a, "--accept-new-hostkey")) {
-            o.popts.accept_new_hostkey = 1;
             continue;
         }
         if (!strcmp(a, "--no-capture")) {

@@ -20,6 +20,7 @@
 #include "playbook/session.h"
 #include "remote/peer.h"
 #include "tui/exitcodes.h"
+#include "tui/peer_args.h"
 #include "tui/safe_text.h"
 
 static volatile sig_atomic_t diag_interrupted;
@@ -143,19 +144,19 @@ int cmd_diagnose(int argc, char **argv)
             usage(stdout);
             return TS_EXIT_OK;
         }
-        if (!strcmp(a, "-F") || !strcmp(a, "--known-hosts") || !strcmp(a, "--conn") ||
-            !strcmp(a, "--capture-seconds") || !strcmp(a, "--pcap-dir") || !strcmp(a, "--bundle") ||
+        int took = peer_args_take(argc, argv, &i, &popts, "tunnelscope diagnose");
+        if (took < 0)
+            return TS_EXIT_USAGE;
+        if (took)
+            continue;
+        if (!strcmp(a, "--conn") || !strcmp(a, "--capture-seconds") || !strcmp(a, "--pcap-dir") || !strcmp(a, "--bundle") ||
             !strcmp(a, "--secrets")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "tunnelscope diagnose: %s needs a value\n", a);
                 return TS_EXIT_USAGE;
             }
             const char *v = argv[++i];
-            if (!strcmp(a, "-F"))
-                popts.ssh_config = v;
-            else if (!strcmp(a, "--known-hosts"))
-                popts.known_hosts = v;
-            else if (!strcmp(a, "--conn"))
+            if (!strcmp(a, "--conn"))
                 dopts.conn = v;
             else if (!strcmp(a, "--pcap-dir"))
                 dopts.pcap_dir = v;
@@ -179,10 +180,6 @@ int cmd_diagnose(int argc, char **argv)
         }
         if (!strcmp(a, "--markdown")) {
             markdown = 1;
-            continue;
-        }
-        if (!strcmp(a, "--accept-new-hostkey")) {
-            popts.accept_new_hostkey = 1;
             continue;
         }
         if (a[0] == '-' && a[1]) {

@@ -16,6 +16,7 @@
 #include "remote/peer.h"
 #include "remote/shquote.h"
 #include "tui/exitcodes.h"
+#include "tui/peer_args.h"
 #include "probes/redact.h"
 #include "tui/safe_text.h"
 
@@ -213,27 +214,23 @@ int cmd_exec(int argc, char **argv)
             usage(stdout);
             return TS_EXIT_OK;
         }
-        if (!strcmp(a, "-F") || !strcmp(a, "--known-hosts") || !strcmp(a, "--timeout") ||
-            !strcmp(a, "--save")) {
+        int took = peer_args_take(argc, argv, &i, &popts, "tunnelscope exec");
+        if (took < 0)
+            return TS_EXIT_USAGE;
+        if (took)
+            continue;
+        if (!strcmp(a, "--timeout") || !strcmp(a, "--save")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "tunnelscope exec: %s needs a value\n", a);
                 return TS_EXIT_USAGE;
             }
             const char *v = argv[++i];
-            if (!strcmp(a, "-F"))
-                popts.ssh_config = v;
-            else if (!strcmp(a, "--known-hosts"))
-                popts.known_hosts = v;
-            else if (!strcmp(a, "--save"))
+            if (!strcmp(a, "--save"))
                 save_dir = v;
             else if (parse_seconds(v, &ropts.time_limit_s) != 0) {
                 fprintf(stderr, "tunnelscope exec: --timeout wants whole seconds (1..604800), not '%s'\n", v);
                 return TS_EXIT_USAGE;
             }
-            continue;
-        }
-        if (!strcmp(a, "--accept-new-hostkey")) {
-            popts.accept_new_hostkey = 1;
             continue;
         }
         if (!strcmp(a, "--sudo")) {
@@ -268,8 +265,7 @@ int cmd_exec(int argc, char **argv)
     for (int i = first_peer; i < dashdash; i++) {
         const char *a = argv[i];
         if (a[0] == '-') {
-            if (!strcmp(a, "-F") || !strcmp(a, "--known-hosts") || !strcmp(a, "--timeout") ||
-                !strcmp(a, "--save"))
+            if (peer_args_has_value(a) || !strcmp(a, "--timeout") || !strcmp(a, "--save"))
                 i++;
             continue;
         }
