@@ -209,37 +209,48 @@ fail:
     return -1;
 }
 
-int swanctl_parse_sas_raw(const char *text, size_t len, struct sa_fact *out, struct err *e)
+/* Calls each() on every top-level section of the events of a --raw output
+ * (every message but the closing reply).  0 / -1. */
+static int raw_each_section(const char *text, size_t len, const char *event, const char *reply,
+                            const char *what, int (*each)(const struct vici_node *sec, void *ud, struct err *e),
+                            void *ud, struct err *e)
 {
-    memset(out, 0, sizeof *out);
     struct vici_msg *m;
     size_t n;
-    if (raw_messages(text, len, "list-sa event", "list-sas reply", &m, &n, e) != 0)
+    if (raw_messages(text, len, event, reply, &m, &n, e) != 0)
         return -1;
-    out->source = SA_SRC_SWANCTL_RAW;
-    for (size_t i = 0; i + 1 < n; i++) {
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i + 1 < n; i++) {
         const struct vici_node *root = &m[i].root;
-        for (size_t k = 0; k < root->n; k++) {
-            if (root->kid[k].type != VICI_SECTION) {
-                err_set(e, ERR_PARSE, "list-sa event: '%s' is not an IKE_SA section",
-                        root->kid[k].name);
-                goto fail;
-            }
-            struct ike_sa *ike = sa_fact_add_ike(out);
-            if (!ike) {
-                err_set(e, ERR_INTERNAL, "out of memory");
-                goto fail;
-            }
-            if (ike_from_raw(&root->kid[k], ike, e) != 0)
-                goto fail;
+        for (size_t k = 0; rc == 0 && k < root->n; k++) {
+            if (root->kid[k].type != VICI_SECTION)
+                rc = err_set(e, ERR_PARSE, "%s: '%s' is not %s", event, root->kid[k].name, what);
+            else
+                rc = each(&root->kid[k], ud, e);
         }
     }
     vici_msgs_free(m, n);
+    return rc;
+}
+
+static int sas_raw_each(const struct vici_node *sec, void *ud, struct err *e)
+{
+    struct ike_sa *ike = sa_fact_add_ike(ud);
+    if (!ike)
+        return err_set(e, ERR_INTERNAL, "out of memory");
+    return ike_from_raw(sec, ike, e);
+}
+
+int swanctl_parse_sas_raw(const char *text, size_t len, struct sa_fact *out, struct err *e)
+{
+    memset(out, 0, sizeof *out);
+    out->source = SA_SRC_SWANCTL_RAW;
+    if (raw_each_section(text, len, "list-sa event", "list-sas reply", "an IKE_SA section", sas_raw_each,
+                         out, e) != 0) {
+        sa_fact_free(out);
+        return err_wrap(e, "swanctl --list-sas --raw");
+    }
     return 0;
-fail:
-    vici_msgs_free(m, n);
-    sa_fact_free(out);
-    return err_wrap(e, "swanctl --list-sas --raw");
 }
 
 static int version_from(struct opt_u64 *o, const char *v)
@@ -320,37 +331,24 @@ static int conn_from_raw(const struct vici_node *s, struct conn_conf *c, struct 
     return 0;
 }
 
+static int conns_raw_each(const struct vici_node *sec, void *ud, struct err *e)
+{
+    struct conn_conf *c = conn_fact_add_conn(ud);
+    if (!c)
+        return err_set(e, ERR_INTERNAL, "out of memory");
+    return conn_from_raw(sec, c, e);
+}
+
 int swanctl_parse_conns_raw(const char *text, size_t len, struct conn_fact *out, struct err *e)
 {
     memset(out, 0, sizeof *out);
-    struct vici_msg *m;
-    size_t n;
-    if (raw_messages(text, len, "list-conn event", "list-conns reply", &m, &n, e) != 0)
-        return -1;
     out->source = SA_SRC_SWANCTL_RAW;
-    for (size_t i = 0; i + 1 < n; i++) {
-        const struct vici_node *root = &m[i].root;
-        for (size_t k = 0; k < root->n; k++) {
-            if (root->kid[k].type != VICI_SECTION) {
-                err_set(e, ERR_PARSE, "list-conn event: '%s' is not a connection section",
-                        root->kid[k].name);
-                goto fail;
-            }
-            struct conn_conf *c = conn_fact_add_conn(out);
-            if (!c) {
-                err_set(e, ERR_INTERNAL, "out of memory");
-                goto fail;
-            }
-            if (conn_from_raw(&root->kid[k], c, e) != 0)
-                goto fail;
-        }
+    if (raw_each_section(text, len, "list-conn event", "list-conns reply", "a connection section",
+                         conns_raw_each, out, e) != 0) {
+        conn_fact_free(out);
+        return err_wrap(e, "swanctl --list-conns --raw");
     }
-    vici_msgs_free(m, n);
     return 0;
-fail:
-    vici_msgs_free(m, n);
-    conn_fact_free(out);
-    return err_wrap(e, "swanctl --list-conns --raw");
 }
 
 /* ---- human form --------------------------------------------------------- */
