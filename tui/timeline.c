@@ -5,6 +5,21 @@
 
 #define TL_RING 16384u /* sequence numbers kept per SPI for matching */
 #define TL_MAX_SPIS 256u
+#define TL_PEND 512u       /* IKE messages and keepalives waiting for the other end */
+#define TL_KA_TOL_NS 1000000000LL /* a keepalive pairs with one seen within 1 s (clock offset removed) */
+
+/* An IKE message or keepalive seen at one end only so far.  IKE is matched
+ * by what NAT does not touch: both SPIs (the responder's left out of
+ * IKE_SA_INIT, where the request carries none), message id, exchange type
+ * and the response flag, as playbook/correlate matches it.  A keepalive has
+ * no identity: it pairs with the oldest unmatched one sent the other way
+ * round within TL_KA_TOL_NS once the clock offset is removed. */
+struct tl_pend {
+    uint64_t row;      /* absolute row index + 1, 0 free */
+    uint64_t ispi, rspi;
+    uint32_t msgid;
+    uint8_t kind, exch, resp, side;
+};
 
 struct tl_spi {
     uint32_t spi;
@@ -26,6 +41,10 @@ struct timeline {
     int64_t span_start[2], span_end[2], last_ts[2];
     uint64_t packets[2];
     struct tl_totals tot[2];
+    struct tl_pend pend[TL_PEND];
+    size_t pend_next;      /* next slot written (oldest first from here) */
+    int64_t dmin[2];       /* per direction: least (receiver ts - sender ts) of matched ESP */
+    int have_d[2];
 };
 
 struct timeline *timeline_new(size_t max_rows)
@@ -191,6 +210,11 @@ int timeline_row_dir(const struct timeline *t, const struct tl_row *r)
     return row_dir_of(t, r);
 }
 
+int timeline_matchable(int kind)
+{
+    return kind == CAPTURE_ESP || kind == CAPTURE_IKE || kind == CAPTURE_KEEPALIVE;
+}
+
 int64_t timeline_row_ts(const struct tl_row *r)
 {
     return (r->have & 1u) ? r->p[0].ts_ns : r->p[1].ts_ns;
@@ -261,14 +285,47 @@ void timeline_spi_rate(const struct timeline *t, int side, uint32_t spi, int64_t
     }
 }
 
-/* A sighting of an ESP packet at `side` completes a row made by the other end. */
-static void esp_match(struct timeline *t, struct tl_spi *s, struct tl_row *r, int side,
+/* The clock offset (B minus A) as the matched ESP packets tell it: half the
+ * difference of the least apparent delays of the two directions (the one
+ * direction's least delay when only one is known; 0 before any match). */
+static int64_t clock_offset(const struct timeline *t)
+{
+    if (t->have_d[TL_AB] && t->have_d[TL_BA])
+        return (t->dmin[TL_AB] - t->dmin[TL_BA]) / 2;
+    if (t->have_d[TL_AB])
+        return t->dmin[TL_AB];
+    if (t->have_d[TL_BA])
+        return -t->dmin[TL_BA];
+    return 0;
+}
+
+static void offset_learn(struct timeline *t, const struct tl_row *r, int dir)
+{
+    if (r->have != 3u || dir == TL_DIR_UNKNOWN)
+        return;
+    int64_t d = dir == TL_AB ? r->p[1].ts_ns - r->p[0].ts_ns : r->p[0].ts_ns - r->p[1].ts_ns;
+    if (!t->have_d[dir] || d < t->dmin[dir]) {
+        t->dmin[dir] = d;
+        t->have_d[dir] = 1;
+    }
+}
+
+/* A sighting at `side` completes a row made by the other end (s: the SPI of
+ * an ESP packet, NULL for IKE and keepalives). */
+static void row_match(struct timeline *t, struct tl_spi *s, struct tl_row *r, int side,
                       const struct capture_event *ev)
 {
     int other = 1 - side;
     uint8_t sent = sent_by(t, side, ev, s);
     fill_pkt(&r->p[side], ev, sent);
     r->have |= (uint8_t)(1u << side);
+    if (!s) {
+        r->flags &= (uint8_t)~(TL_ROW_LOST | TL_ROW_OUTSIDE);
+        int dir = row_dir_of(t, r);
+        if (dir != TL_DIR_UNKNOWN)
+            r->dir = (uint8_t)dir;
+        return;
+    }
     if (s->dir == TL_DIR_UNKNOWN && r->p[other].ttl != ev->ttl) {
         /* the sender's copy was captured before any router decremented its TTL */
         int sender = ev->ttl > r->p[other].ttl ? side : other;
@@ -286,6 +343,72 @@ static void esp_match(struct timeline *t, struct tl_spi *s, struct tl_row *r, in
         }
         r->flags &= (uint8_t)~(TL_ROW_LOST | TL_ROW_OUTSIDE);
     }
+    offset_learn(t, r, row_dir_of(t, r));
+}
+
+static int pend_kind(const struct capture_event *ev)
+{
+    return ev->kind == CAPTURE_IKE || ev->kind == CAPTURE_KEEPALIVE;
+}
+
+static void pend_key(const struct capture_event *ev, int side, struct tl_pend *k)
+{
+    memset(k, 0, sizeof *k);
+    k->kind = ev->kind;
+    k->side = (uint8_t)side;
+    if (ev->kind == CAPTURE_IKE) {
+        k->ispi = ev->ike.ispi;
+        k->rspi = ev->ike.exchange == 34 ? 0 : ev->ike.rspi;
+        k->msgid = ev->ike.msgid;
+        k->exch = ev->ike.exchange;
+        k->resp = (ev->ike.flags & CAPTURE_IKE_F_RESPONSE) ? 1 : 0;
+    }
+}
+
+/* The oldest row of the other end that this IKE message or keepalive
+ * completes, its pending slot freed; NULL when none. */
+static struct tl_row *pend_match(struct timeline *t, int side, const struct capture_event *ev)
+{
+    struct tl_pend k;
+    pend_key(ev, side, &k);
+    uint8_t sent = sent_by(t, side, ev, NULL);
+    int64_t off = clock_offset(t);
+    for (size_t i = 0; i < TL_PEND; i++) {
+        struct tl_pend *p = &t->pend[(t->pend_next + i) % TL_PEND];
+        if (!p->row || p->side == side || p->kind != k.kind)
+            continue;
+        struct tl_row *r = row_at(t, p->row - 1);
+        if (!r || r->have != (1u << p->side)) {
+            p->row = 0; /* gone, or completed */
+            continue;
+        }
+        const struct tl_pkt *o = &r->p[p->side];
+        if (sent != 2 && o->sent != 2 && sent == o->sent)
+            continue; /* both sent it, or both received it: not the same packet */
+        if (k.kind == CAPTURE_IKE) {
+            if (p->ispi != k.ispi || p->rspi != k.rspi || p->msgid != k.msgid || p->exch != k.exch ||
+                p->resp != k.resp)
+                continue;
+        } else {
+            /* in A's clock */
+            int64_t ta = side == 0 ? ev->ts_ns : o->ts_ns;
+            int64_t tb = side == 1 ? ev->ts_ns : o->ts_ns;
+            int64_t d = tb - off - ta;
+            if (d > TL_KA_TOL_NS || d < -TL_KA_TOL_NS)
+                continue;
+        }
+        p->row = 0;
+        return r;
+    }
+    return NULL;
+}
+
+static void pend_add(struct timeline *t, int side, const struct capture_event *ev, uint64_t abs)
+{
+    struct tl_pend *p = &t->pend[t->pend_next];
+    pend_key(ev, side, p);
+    p->row = abs + 1;
+    t->pend_next = (t->pend_next + 1) % TL_PEND;
 }
 
 int timeline_add(struct timeline *t, int side, const struct capture_event *ev)
@@ -303,11 +426,17 @@ int timeline_add(struct timeline *t, int side, const struct capture_event *ev)
             if (s->row[slot] && s->seq[slot] == ev->seq) {
                 struct tl_row *r = row_at(t, s->row[slot] - 1);
                 if (r && !(r->have & (1u << side))) {
-                    esp_match(t, s, r, side, ev);
+                    row_match(t, s, r, side, ev);
                     s->row[slot] = 0;
                     return 0;
                 }
             }
+        }
+    } else if (pend_kind(ev)) {
+        struct tl_row *r = pend_match(t, side, ev);
+        if (r) {
+            row_match(t, NULL, r, side, ev);
+            return 0;
         }
     }
     struct tl_row *r = row_new(t);
@@ -323,6 +452,8 @@ int timeline_add(struct timeline *t, int side, const struct capture_event *ev)
         size_t slot = ev->seq & (TL_RING - 1);
         s->seq[slot] = ev->seq;
         s->row[slot] = t->end; /* abs + 1 of the new row */
+    } else if (pend_kind(ev)) {
+        pend_add(t, side, ev, t->end - 1);
     }
     return 0;
 }
@@ -331,17 +462,19 @@ static void settle_row(struct timeline *t, struct tl_row *r)
 {
     r->flags |= TL_ROW_SETTLED;
     int x = (r->have & 1u) ? 0 : 1;
-    if (r->p[x].kind != CAPTURE_ESP)
+    if (!timeline_matchable(r->p[x].kind))
         return;
+    int esp = r->p[x].kind == CAPTURE_ESP; /* the totals count ESP only */
     int dir = row_dir_of(t, r);
     r->dir = (uint8_t)dir;
     if (dir == TL_DIR_UNKNOWN)
         return;
     int sender = dir == TL_AB ? 0 : 1, receiver = 1 - sender;
-    if (r->have & (1u << sender))
+    if (esp && (r->have & (1u << sender)))
         t->tot[dir].sent++;
     if (r->have & (1u << receiver)) {
-        t->tot[dir].received++;
+        if (esp)
+            t->tot[dir].received++;
         return;
     }
     int64_t ts = r->p[sender].ts_ns;
@@ -351,7 +484,8 @@ static void settle_row(struct timeline *t, struct tl_row *r)
         return;
     }
     r->flags |= TL_ROW_LOST;
-    t->tot[dir].lost++;
+    if (esp)
+        t->tot[dir].lost++;
 }
 
 size_t timeline_settle(struct timeline *t, int64_t now_ns, int64_t grace_ns)
@@ -369,7 +503,7 @@ size_t timeline_settle(struct timeline *t, int64_t now_ns, int64_t grace_ns)
         if (!r || (r->flags & TL_ROW_SETTLED))
             continue;
         int x = (r->have & 1u) ? 0 : 1;
-        if (r->have != 3u && r->p[x].kind == CAPTURE_ESP && r->p[x].ts_ns + grace_ns > horizon[1 - x])
+        if (r->have != 3u && timeline_matchable(r->p[x].kind) && r->p[x].ts_ns + grace_ns > horizon[1 - x])
             break;
         settle_row(t, r);
         n++;

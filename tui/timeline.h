@@ -3,11 +3,17 @@
  *
  * A row holds what end A and end B saw of one packet.  ESP is matched across
  * the ends by (SPI, sequence number), which NAT does not touch: a packet sent
- * by A and received by B is one row with both halves filled.  Once a row is
+ * by A and received by B is one row with both halves filled.  IKE messages
+ * are matched by their initiator and responder SPIs (the responder's left out
+ * in IKE_SA_INIT), message id, exchange and response flag, as
+ * playbook/correlate matches them; a retransmission is a row of its own.  NAT
+ * keepalives carry nothing to match on: one pairs with the oldest unmatched
+ * keepalive seen the other way round within 1 s, once the clock offset that
+ * the matched ESP packets show is removed (0 before any).  Once a row is
  * older than the grace period on the receiver's clock (its capture went on
  * past it) and the receiver never saw it, the row is settled as lost, marked
- * on the receiving side.  Other packets (IKE, keepalives, fragments) are rows
- * of their own on the end that saw them.
+ * on the receiving side (the totals count ESP only).  Other packets
+ * (fragments, malformed) are rows of their own on the end that saw them.
  *
  * Direction: which end sent a packet comes from each end's local address (set
  * by the caller from the SA facts, or learned from the first ESP packet seen
@@ -86,6 +92,9 @@ const struct tl_row *timeline_row(const struct timeline *t, uint64_t abs);
 uint64_t timeline_dropped(const struct timeline *t);
 /* Direction of a row (enum tl_dir) with everything known now. */
 int timeline_row_dir(const struct timeline *t, const struct tl_row *r);
+/* Whether rows of this capture kind are matched across the ends (ESP, IKE,
+ * keepalives) and so can be lost. */
+int timeline_matchable(int kind);
 /* Time of a row: A's time when A saw it, else B's. */
 int64_t timeline_row_ts(const struct tl_row *r);
 /* Whether this end was capturing at ts_ns (its span covers it). */

@@ -145,6 +145,38 @@ static int putf(struct ctx *c, int r, int col, int maxw, int role, const char *f
     return put(c, r, col, maxw, role, line);
 }
 
+/* Cells that already-safe UTF-8 takes (as put_raw counts them). */
+static int text_cells(const struct ctx *c, const char *s)
+{
+    int used = 0;
+    while (*s) {
+        uint32_t cp;
+        s += utf8_next(s, &cp);
+        int w = cp_width(cp);
+        used += w == 0 ? 0 : c->ascii ? 1 : w;
+    }
+    return used;
+}
+
+/* Like put(), but text longer than maxw is cut with an ellipsis at its end,
+ * so that whatever follows in the row keeps its place. */
+static int put_fit(struct ctx *c, int r, int col, int maxw, int role, const char *s)
+{
+    if (!s || maxw <= 0)
+        return 0;
+    buf_reset(&c->tmp);
+    if (safe_text(s, strlen(s), 0, &c->tmp))
+        return 0;
+    if (text_cells(c, c->tmp.data) <= maxw)
+        return put_raw(c, r, col, maxw, role, c->tmp.data);
+    const char *el = G(c, G_ELLIPSIS);
+    int ew = text_cells(c, el);
+    if (maxw <= ew)
+        return put_raw(c, r, col, maxw, role, c->tmp.data);
+    int n = put_raw(c, r, col, maxw - ew, role, c->tmp.data);
+    return n + put_raw(c, r, col + n, ew, role, el);
+}
+
 static void fill(struct ctx *c, int r, int col, int w, int role, const char *g)
 {
     for (int i = 0; i < w; i++)
@@ -387,8 +419,12 @@ static void steps_list(struct ctx *c, int r, int col, int w)
         int x = col;
         x += put_raw(c, r, x, 2, m->running_step == s ? ROLE_CURRENT : ROLE_NORMAL,
                      m->running_step == s ? G(c, G_MARK) : " ");
-        x += putf(c, r, x, w - (x - col), ROLE_NORMAL, "%d %s", s, step_title(s));
+        /* the status (glyph, blank, "warning") keeps the last 10 cells of
+         * the column; a title too long for the rest is cut with an ellipsis */
         int sw = 10;
+        char title[96];
+        snprintf(title, sizeof title, "%d %s", s, step_title(s));
+        x += put_fit(c, r, x, w - (x - col) - sw - 1, ROLE_NORMAL, title);
         int sx = col + w - sw;
         if (sx < x + 1)
             sx = x + 1;
@@ -597,12 +633,18 @@ static void packet_row(struct ctx *c, int r, const struct tl_row *row, int x0, i
         }
         int other = 1 - x;
         int receiver = dir == TL_AB ? 1 : dir == TL_BA ? 0 : -1;
-        if (row->p[other].kind != CAPTURE_ESP)
+        if (!timeline_matchable(row->p[other].kind))
             continue;
         if (receiver == x && lost) {
             int n = put_raw(c, r, col + 1, half - 1, ROLE_LOSS, G(c, G_LOST));
-            putf(c, r, col + 1 + n, half - 1 - n, ROLE_LOSS, " LOST #%" PRIu32 " never arrived",
-                 row->p[other].seq);
+            if (row->p[other].kind == CAPTURE_ESP)
+                putf(c, r, col + 1 + n, half - 1 - n, ROLE_LOSS, " LOST #%" PRIu32 " never arrived",
+                     row->p[other].seq);
+            else if (row->p[other].kind == CAPTURE_IKE)
+                putf(c, r, col + 1 + n, half - 1 - n, ROLE_LOSS, " LOST IKE #%" PRIu32 " never arrived",
+                     row->p[other].seq);
+            else
+                put_raw(c, r, col + 1 + n, half - 1 - n, ROLE_LOSS, " LOST keepalive never arrived");
             set_role(c, r, col, half, ROLE_LOSS);
         } else if (receiver == x && (row->flags & TL_ROW_OUTSIDE)) {
             put_raw(c, r, col + 1, half - 1, ROLE_DIM, "(not capturing)");

@@ -212,6 +212,211 @@ static void test_timeline_drops_oldest_rows_past_its_limit(void **state)
     timeline_free(tl);
 }
 
+static struct capture_event ike(const char *src, const char *dst, uint8_t exch, uint8_t flags, uint32_t msgid,
+                                int64_t ts)
+{
+    struct capture_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.ts_ns = ts;
+    ev.kind = CAPTURE_IKE;
+    ev.flags = CAPTURE_F_UDP_ENCAP | CAPTURE_F_IKE_MARKER;
+    ev.ip_proto = 17;
+    ev.ttl = 64;
+    ev.ip_len = 108;
+    ev.wire_len = 122;
+    ev.sport = ev.dport = 4500;
+    ev.ike.ispi = 0x1122334455667788ull;
+    ev.ike.rspi = 0x99aabbccddeeff00ull;
+    ev.ike.exchange = exch;
+    ev.ike.flags = flags;
+    ev.ike.msgid = msgid;
+    ev.ike.length = 80;
+    capture_addr_parse(src, &ev.src);
+    capture_addr_parse(dst, &ev.dst);
+    return ev;
+}
+
+static struct capture_event keepalive(const char *src, const char *dst, int64_t ts)
+{
+    struct capture_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.ts_ns = ts;
+    ev.kind = CAPTURE_KEEPALIVE;
+    ev.flags = CAPTURE_F_UDP_ENCAP;
+    ev.ip_proto = 17;
+    ev.ttl = 64;
+    ev.ip_len = 29;
+    ev.wire_len = 43;
+    ev.sport = ev.dport = 4500;
+    capture_addr_parse(src, &ev.src);
+    capture_addr_parse(dst, &ev.dst);
+    return ev;
+}
+
+/* A (192.168.1.2 behind NAT, seen by B as 198.51.100.1), B 203.0.113.2;
+ * locals known as the console knows them from the SA facts. */
+static struct timeline *two_ends(void)
+{
+    struct timeline *tl = timeline_new(0);
+    assert_non_null(tl);
+    struct capture_addr a, b;
+    capture_addr_parse("192.168.1.2", &a);
+    capture_addr_parse("203.0.113.2", &b);
+    timeline_set_local(tl, 0, &a);
+    timeline_set_local(tl, 1, &b);
+    timeline_set_span(tl, 0, T0, 0);
+    timeline_set_span(tl, 1, T0, 0);
+    return tl;
+}
+
+static size_t rows_of(const struct timeline *tl)
+{
+    return (size_t)(timeline_end(tl) - timeline_first(tl));
+}
+
+static void test_timeline_matches_ike_by_spis_message_id_and_flags(void **state)
+{
+    (void)state;
+    struct timeline *tl = two_ends();
+    /* A asks (INFORMATIONAL #5), B receives it; B answers, A receives it */
+    struct capture_event rq_a = ike("192.168.1.2", "203.0.113.2", 37, CAPTURE_IKE_F_INITIATOR, 5, T0 + 10 * MS);
+    struct capture_event rq_b = ike("198.51.100.1", "203.0.113.2", 37, CAPTURE_IKE_F_INITIATOR, 5, T0 + 15 * MS);
+    struct capture_event rs_b = ike("203.0.113.2", "198.51.100.1", 37, CAPTURE_IKE_F_RESPONSE, 5, T0 + 16 * MS);
+    struct capture_event rs_a = ike("203.0.113.2", "192.168.1.2", 37, CAPTURE_IKE_F_RESPONSE, 5, T0 + 21 * MS);
+    assert_int_equal(timeline_add(tl, 0, &rq_a), 0);
+    assert_int_equal(timeline_add(tl, 1, &rq_b), 0);
+    assert_int_equal(timeline_add(tl, 1, &rs_b), 0);
+    assert_int_equal(timeline_add(tl, 0, &rs_a), 0);
+    assert_int_equal(rows_of(tl), 2);
+    const struct tl_row *r0 = timeline_row(tl, timeline_first(tl));
+    const struct tl_row *r1 = timeline_row(tl, timeline_first(tl) + 1);
+    assert_int_equal(r0->have, 3u);
+    assert_int_equal(timeline_row_dir(tl, r0), TL_AB);
+    assert_int_equal(r0->p[1].seq, 5);
+    assert_int_equal(r1->have, 3u);
+    assert_int_equal(timeline_row_dir(tl, r1), TL_BA);
+    /* the next request (#6) does not pair with #5's; it never arrives: lost on B's side */
+    struct capture_event rq6 = ike("192.168.1.2", "203.0.113.2", 37, CAPTURE_IKE_F_INITIATOR, 6, T0 + 100 * MS);
+    assert_int_equal(timeline_add(tl, 0, &rq6), 0);
+    assert_int_equal(rows_of(tl), 3);
+    /* a message that matches on everything but the responder SPI is another one */
+    struct capture_event other = rq_b;
+    other.ike.rspi ^= 1;
+    other.ike.msgid = 6;
+    other.ts_ns = T0 + 105 * MS;
+    assert_int_equal(timeline_add(tl, 1, &other), 0);
+    assert_int_equal(rows_of(tl), 4);
+    timeline_settle(tl, T0 + 5000 * MS, 1000 * MS);
+    const struct tl_row *r2 = timeline_row(tl, timeline_first(tl) + 2);
+    assert_int_equal(r2->have, 1u);
+    assert_true(r2->flags & TL_ROW_LOST);
+    /* IKE is not in the ESP totals */
+    assert_int_equal(timeline_totals(tl, TL_AB)->sent, 0);
+    assert_int_equal(timeline_totals(tl, TL_AB)->lost, 0);
+    timeline_free(tl);
+}
+
+static void test_timeline_ike_retransmission_is_a_row_of_its_own(void **state)
+{
+    (void)state;
+    struct timeline *tl = two_ends();
+    struct capture_event a1 = ike("192.168.1.2", "203.0.113.2", 35, CAPTURE_IKE_F_INITIATOR, 1, T0 + 10 * MS);
+    struct capture_event a2 = a1;
+    a2.ts_ns = T0 + 2010 * MS; /* retransmitted after 2 s */
+    struct capture_event b2 = ike("198.51.100.1", "203.0.113.2", 35, CAPTURE_IKE_F_INITIATOR, 1, T0 + 2015 * MS);
+    timeline_add(tl, 0, &a1);
+    timeline_add(tl, 0, &a2);
+    timeline_add(tl, 1, &b2); /* only one copy arrived */
+    assert_int_equal(rows_of(tl), 2);
+    timeline_settle(tl, T0 + 9000 * MS, 1000 * MS);
+    int lost = 0, both = 0;
+    for (uint64_t i = timeline_first(tl); i < timeline_end(tl); i++) {
+        lost += (timeline_row(tl, i)->flags & TL_ROW_LOST) != 0;
+        both += timeline_row(tl, i)->have == 3u;
+    }
+    assert_int_equal(lost, 1);
+    assert_int_equal(both, 1);
+    timeline_free(tl);
+}
+
+static void test_timeline_pairs_keepalives_once_the_clock_offset_is_known(void **state)
+{
+    (void)state;
+    struct timeline *tl = two_ends();
+    /* B's clock runs 3 s ahead; one-way delay 5 ms; ESP both ways shows it */
+    const int64_t off = 3000 * MS, d = 5 * MS;
+    timeline_set_span(tl, 1, T0 + off, 0);
+    struct capture_event e1 = esp("192.168.1.2", "203.0.113.2", SPI_AB, 1, T0 + 10 * MS, 64);
+    struct capture_event e2 = esp("198.51.100.1", "203.0.113.2", SPI_AB, 1, T0 + 10 * MS + off + d, 62);
+    struct capture_event e3 = esp("203.0.113.2", "198.51.100.1", SPI_BA, 1, T0 + 20 * MS + off, 64);
+    struct capture_event e4 = esp("203.0.113.2", "192.168.1.2", SPI_BA, 1, T0 + 20 * MS + d, 62);
+    timeline_add(tl, 0, &e1);
+    timeline_add(tl, 1, &e2);
+    timeline_add(tl, 1, &e3);
+    timeline_add(tl, 0, &e4);
+    assert_int_equal(rows_of(tl), 2);
+    /* keepalive #1: B's copy first (its stream ran ahead), then A's */
+    struct capture_event kb = keepalive("198.51.100.1", "203.0.113.2", T0 + 1000 * MS + off + d);
+    struct capture_event ka = keepalive("192.168.1.2", "203.0.113.2", T0 + 1000 * MS);
+    timeline_add(tl, 1, &kb);
+    timeline_add(tl, 0, &ka);
+    assert_int_equal(rows_of(tl), 3);
+    const struct tl_row *k = timeline_row(tl, timeline_first(tl) + 2);
+    assert_int_equal(k->have, 3u);
+    assert_int_equal(timeline_row_dir(tl, k), TL_AB);
+    /* keepalive #2 never arrives; #3 arrives: #3 pairs with its own copy, #2 is lost */
+    struct capture_event ka2 = keepalive("192.168.1.2", "203.0.113.2", T0 + 21000 * MS);
+    struct capture_event ka3 = keepalive("192.168.1.2", "203.0.113.2", T0 + 41000 * MS);
+    struct capture_event kb3 = keepalive("198.51.100.1", "203.0.113.2", T0 + 41000 * MS + off + d);
+    timeline_add(tl, 0, &ka2);
+    timeline_add(tl, 0, &ka3);
+    timeline_add(tl, 1, &kb3);
+    assert_int_equal(rows_of(tl), 5);
+    timeline_settle(tl, T0 + 60000 * MS + off, 1000 * MS);
+    const struct tl_row *k2 = timeline_row(tl, timeline_first(tl) + 3);
+    const struct tl_row *k3 = timeline_row(tl, timeline_first(tl) + 4);
+    assert_int_equal(k2->have, 1u);
+    assert_true(k2->flags & TL_ROW_LOST);
+    assert_int_equal(k3->have, 3u);
+    /* two keepalives sent by A are not one packet (both "sent") */
+    struct capture_event kx = keepalive("192.168.1.2", "203.0.113.2", T0 + 61000 * MS);
+    struct capture_event ky = kx;
+    ky.ts_ns += 10 * MS;
+    timeline_add(tl, 0, &kx);
+    timeline_add(tl, 0, &ky);
+    assert_int_equal(rows_of(tl), 7);
+    timeline_free(tl);
+}
+
+static void test_view_marks_a_lost_keepalive_on_the_receiving_side(void **state)
+{
+    (void)state;
+    struct timeline *tl = two_ends();
+    struct capture_event ka = keepalive("192.168.1.2", "203.0.113.2", T0 + 1000 * MS);
+    struct capture_event late = esp("203.0.113.2", "198.51.100.1", SPI_BA, 1, T0 + 9000 * MS, 64);
+    timeline_add(tl, 0, &ka);
+    timeline_add(tl, 1, &late); /* B's capture went on past the grace period */
+    timeline_settle(tl, T0 + 9000 * MS, 1000 * MS);
+    struct model m;
+    memset(&m, 0, sizeof m);
+    m.end[0].name = "gw-a";
+    m.end[1].name = "gw-b";
+    m.tl = tl;
+    m.capture = MC_RUNNING;
+    struct ui_state ui;
+    ui_init(&ui, 0);
+    ui.pane = PANE_CAPTURE;
+    struct view v = view_build(&m, &ui, 24, 80);
+    int col;
+    int r = view_find(&v, 0, "NAT keepalive", &col);
+    assert_true(r > 0);
+    int lc;
+    assert_int_equal(view_find(&v, r, "LOST keepalive never arrived", &lc), r);
+    assert_true(lc > col); /* on B's side, right of A's keepalive */
+    view_free(&v);
+    timeline_free(tl);
+}
+
 /* ---- view: 80x24 ---- */
 
 static void test_view_80x24_playbook_shows_step2_failure_with_finding(void **state)
@@ -323,6 +528,72 @@ static void test_view_200x50_shows_both_ends_and_playbook_at_once(void **state)
     assert_non_null(strstr(row, "lost 10 (100.0%)"));
     free(row);
     view_free(&v);
+}
+
+/* ---- the steps column at every size ---- */
+
+/* Each step's status word stays whole inside the steps column (left of the
+ * border in the wide layout), a title that does not fit is cut with an
+ * ellipsis before it, and nothing of the column spills into the finding
+ * detail beside it. */
+static void assert_steps_fit(struct fx *f, int rows, int cols, int expect_cut)
+{
+    static const char *const first_word[] = {NULL, "1 Transport", "2 UDP/4500", "3 Selectors", "4 MTU",
+                                             "5 Proposals"};
+    static const char *const word[] = {NULL, "info", "failure", "warning", "skipped", "ok"};
+    struct view v = view_build(&f->m, &f->ui, rows, cols);
+    assert_non_null(v.cell);
+    int cut = 0;
+    for (int s = STEP_FIRST; s <= STEP_LAST; s++) {
+        /* the steps are five rows in order (the pane's rule names the selected one too) */
+        int col;
+        int r1 = view_find(&v, 3, first_word[1], &col);
+        assert_true(r1 > 0);
+        int r = r1 + s - 1;
+        assert_int_equal(view_find(&v, r, first_word[s], &col), r);
+        /* the column's right edge: the border in the wide layout, else the screen's */
+        int edge = cols;
+        for (int x = 1; x < cols; x++)
+            if (view_role_at(&v, r, x) == ROLE_BORDER) {
+                edge = x;
+                break;
+            }
+        if (v.wide)
+            assert_true(edge < cols);
+        int sc;
+        assert_int_equal(view_find(&v, r, word[s], &sc), r);
+        assert_true(sc + (int)strlen(word[s]) <= edge);
+        assert_true(sc > col);
+        /* the glyph two cells before the word, in the status role */
+        int role = view_role_at(&v, r, sc - 2);
+        int want = s == 1 ? ROLE_INFO : s == 2 ? ROLE_FAIL : s == 3 ? ROLE_WARN : s == 5 ? ROLE_OK : ROLE_DIM;
+        if (s != f->ui.step_sel && role != want)
+            fail_msg("%dx%d step %d: role %d at col %d, status word at %d", cols, rows, s, role, sc - 2, sc);
+        int ec;
+        if (view_find(&v, r, "\u2026", &ec) == r && ec < sc) {
+            cut++;
+            assert_true(ec + 1 < sc); /* a blank between the cut title and the status */
+        }
+    }
+    assert_int_equal(cut > 0, expect_cut);
+    view_free(&v);
+}
+
+static void test_view_step_titles_never_push_the_status_out_at_80x24_120x40_200x60(void **state)
+{
+    struct fx *f = *state;
+    f->m.step[1] = STEP_INFO;
+    f->m.step[2] = STEP_FAILED;
+    f->m.step[3] = STEP_WARNING;
+    f->m.step[4] = STEP_SKIPPED;
+    f->m.step[5] = STEP_OK;
+    f->m.running_step = 0;
+    /* 80x24: the Playbook tab is the whole width, every title fits */
+    assert_steps_fit(f, 24, 80, 0);
+    /* 120x40: wide, the steps column is 48 cells: step 3's title is cut */
+    assert_steps_fit(f, 40, 120, 1);
+    /* 200x60: wide, a 60-cell column: every title fits */
+    assert_steps_fit(f, 60, 200, 0);
 }
 
 /* ---- fallbacks and safety ---- */
@@ -602,9 +873,14 @@ int main(void)
         cmocka_unit_test(test_timeline_does_not_call_lost_before_the_grace_period),
         cmocka_unit_test(test_timeline_late_arrival_undoes_lost),
         cmocka_unit_test(test_timeline_drops_oldest_rows_past_its_limit),
+        cmocka_unit_test(test_timeline_matches_ike_by_spis_message_id_and_flags),
+        cmocka_unit_test(test_timeline_ike_retransmission_is_a_row_of_its_own),
+        cmocka_unit_test(test_timeline_pairs_keepalives_once_the_clock_offset_is_known),
+        cmocka_unit_test(test_view_marks_a_lost_keepalive_on_the_receiving_side),
         T(test_view_80x24_playbook_shows_step2_failure_with_finding),
         T(test_view_80x24_packets_mark_loss_on_the_receiving_side),
         T(test_view_200x50_shows_both_ends_and_playbook_at_once),
+        T(test_view_step_titles_never_push_the_status_out_at_80x24_120x40_200x60),
         T(test_view_ascii_fallback_prints_only_ascii),
         T(test_view_remote_text_cannot_reach_the_terminal_raw),
         T(test_view_too_small_terminal_says_so),
