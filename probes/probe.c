@@ -6,6 +6,7 @@
 
 #include "probes/redact.h"
 #include "probes/swanctl.h"
+#include "probes/xfrm_nl.h"
 #include "remote/shquote.h"
 
 static const struct probe_spec specs[PROBE_COUNT] = {
@@ -135,6 +136,19 @@ void probe_parse(enum probe_id id, const char *out, size_t n, const char *err_ou
         return;
     }
     int rc = 0;
+    if ((id == PROBE_XFRM_STATE || id == PROBE_XFRM_POLICY) && exit_status != 0 && n == 0) {
+        /* "RTNETLINK answers: Operation not permitted" / "Dump terminated": a failed
+         * dump, not an empty table */
+        r->status = strstr(err_out ? err_out : "", "Operation not permitted") ? PROBE_SUDO_REFUSED
+                                                                                : PROBE_FAILED;
+        err_set(e, r->status == PROBE_SUDO_REFUSED ? ERR_SUDO : ERR_IO,
+                "%s: exit status %d: %.160s", specs[id].name, exit_status,
+                err_out && err_out[0] ? err_out : "no output");
+        for (char *c = e->msg; *c; c++)
+            if (*c == '\n')
+                *c = ' ';
+        return;
+    }
     switch (id) {
     case PROBE_SWANCTL_SAS:
         rc = swanctl_parse_sas_raw(out, n, &f->sas, e);
@@ -268,6 +282,37 @@ static bool transport_failure(struct probe_raw *r, const struct rcmd_result *res
     return true;
 }
 
+const char *xfrm_source_name(enum xfrm_source s)
+{
+    switch (s) {
+    case XFRM_SOURCE_TEXT: return "text";
+    case XFRM_SOURCE_NETLINK: return "netlink";
+    default: return "none";
+    }
+}
+
+/* This machine's XFRM fact from netlink, in place of the text's (which stays
+ * as evidence).  When the dumps fail (not root, no xfrm_user), the text's
+ * fact stays and xfrm_nl_err says why. */
+static void xfrm_from_netlink(struct peer_facts *f)
+{
+    struct xfrm_fact nf = {0};
+    if (xfrm_nl_collect(&nf, &f->xfrm_nl_err) != 0)
+        return;
+    xfrm_fact_free(&f->xfrm);
+    f->xfrm = nf;
+    f->xfrm_source = XFRM_SOURCE_NETLINK;
+    const enum probe_id ids[] = {PROBE_XFRM_STATE, PROBE_XFRM_POLICY};
+    for (size_t i = 0; i < 2; i++) {
+        struct probe_raw *r = &f->raw[ids[i]];
+        if (r->status != PROBE_OK) {
+            /* the fact is valid; the text command's failure stays in its raw output */
+            r->status = PROBE_OK;
+            err_clear(&r->err);
+        }
+    }
+}
+
 int probe_collect(struct peer *p, const struct probe_opts *o, struct peer_facts *f,
                   struct err *e)
 {
@@ -363,6 +408,10 @@ int probe_collect(struct peer *p, const struct probe_opts *o, struct peer_facts 
             probe_parse((enum probe_id)id, r->out, strlen(r->out), r->err_out, res->exit_status, f);
         rcmd_free(cmds[id]);
     }
+    if (f->raw[PROBE_XFRM_STATE].status == PROBE_OK && f->raw[PROBE_XFRM_POLICY].status == PROBE_OK)
+        f->xfrm_source = XFRM_SOURCE_TEXT;
+    if (reached && peer_kind(p) == PEER_LOCAL && !o->no_netlink)
+        xfrm_from_netlink(f);
     if (!reached) {
         const struct err *pe = peer_error(p);
         if (pe && e)

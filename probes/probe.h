@@ -84,6 +84,14 @@ enum daemon_kind {
     DAEMON_NONE,                 /* swanctl missing or its daemon not running */
 };
 
+/* Where the kernel XFRM fact (states and policies) came from. */
+enum xfrm_source {
+    XFRM_SOURCE_NONE = 0,        /* neither source gave it */
+    XFRM_SOURCE_TEXT,            /* `ip -s xfrm state list nokeys` / `ip xfrm policy` */
+    XFRM_SOURCE_NETLINK,         /* XFRM_MSG_GETSA / GETPOLICY dumps (local peer) */
+};
+const char *xfrm_source_name(enum xfrm_source s);   /* "none", "text", "netlink" */
+
 /* Everything known of one peer.  A fact is valid when raw[id].status is
  * PROBE_OK. */
 struct peer_facts {
@@ -101,6 +109,12 @@ struct peer_facts {
     struct log_fact log;
     struct route_fact route;
     struct probe_raw raw[PROBE_COUNT];
+    /* On a `local` peer the XFRM fact comes from netlink (probes/xfrm_nl.h)
+     * when the dumps succeed (root), else from the text commands, which run
+     * in both cases: their output is the evidence.  xfrm_nl_err says why
+     * netlink was not used (empty when it was, or for an SSH peer). */
+    enum xfrm_source xfrm_source;
+    struct err xfrm_nl_err;
 };
 
 struct probe_opts {
@@ -110,6 +124,7 @@ struct probe_opts {
     unsigned log_lines;          /* 0 means 2000 */
     const char *const *secrets;  /* known secrets to redact (NULL-terminated), may be NULL */
     int no_sudo;                 /* run everything without sudo (already root, or to test) */
+    int no_netlink;              /* local peer: XFRM fact from the text commands only */
 };
 
 /* Builds the shell text of a probe with the options (route, log). */

@@ -381,6 +381,10 @@ int xfrm_parse_states_text(const char *text, size_t len, struct xfrm_fact *f, st
         err_set(e, ERR_TRUNCATED, "ip xfrm state: the last SA has no proto line: output cut short");
         goto fail;
     }
+    /* iproute2 prints an "encap" line whenever the state has XFRMA_ENCAP */
+    for (size_t i = 0; i < f->n_sa; i++)
+        if (f->sa[i].encap == TRI_UNKNOWN)
+            f->sa[i].encap = TRI_NO;
     return 0;
 fail:
     free(f->sa);

@@ -33,6 +33,9 @@ static void usage(FILE *out)
             "  --ping                 ping ROUTE-TO from ROUTE-FROM through the tunnel\n"
             "  --df-sweep             find the largest DF ping that passes (binary search)\n"
             "  --raw                  also print each probe's command line and exit status\n"
+            "  --no-netlink           PEER local: XFRM states/policies from the ip commands\n"
+            "                         instead of netlink dumps (the 'xfrm-source' line says\n"
+            "                         which source gave them)\n"
             "  -h, --help             this help\n"
             "\n"
             "Exit status: 0 every probe gave its fact; 1 some probe did not (see the\n"
@@ -135,6 +138,10 @@ static void print_facts(const struct peer_facts *f, int raw)
                 cc->child[j].name, t1, t2, u(cc->child[j].rekey_time, a, sizeof a));
         }
     }
+    if (f->xfrm_nl_err.msg[0])
+        put("xfrm-source %s (netlink: %s)", xfrm_source_name(f->xfrm_source), f->xfrm_nl_err.msg);
+    else
+        put("xfrm-source %s", xfrm_source_name(f->xfrm_source));
     put("xfrm states %zu policies %zu", f->xfrm.n_sa, f->xfrm.n_pol);
     for (size_t i = 0; i < f->xfrm.n_sa; i++) {
         const struct xfrm_sa *s = &f->xfrm.sa[i];
@@ -142,6 +149,14 @@ static void print_facts(const struct peer_facts *f, int raw)
             s->dst, hx(s->spi, a, sizeof a), s->encap_type[0] ? s->encap_type : "none",
             u(s->encap_sport, b, sizeof b), u(s->encap_dport, c, sizeof c),
             u(s->cur_packets, d, sizeof d), u(s->oseq, t1, sizeof t1), u(s->seq, t2, sizeof t2));
+    }
+    for (size_t i = 0; i < f->xfrm.n_pol; i++) {
+        const struct xfrm_policy *pl = &f->xfrm.pol[i];
+        const struct xfrm_tmpl *tm = pl->n_tmpl ? &pl->tmpl[0] : NULL;
+        put("xfrm-policy %s>%s%s%s %s %s action %s priority %s tmpl %s>%s reqid %s", pl->src,
+            pl->dst, pl->upspec[0] ? " " : "", pl->upspec, pl->socket ? "socket" : "dir",
+            pl->dir, pl->action, u(pl->priority, a, sizeof a), tm ? tm->src : "-",
+            tm ? tm->dst : "-", tm ? u(tm->reqid, b, sizeof b) : "-");
     }
     if (f->raw[PROBE_XFRM_STAT].status == PROBE_OK) {
         static const char *names[] = {"XfrmInNoStates", "XfrmInStateMismatch",
@@ -212,6 +227,7 @@ int cmd_probe(int argc, char **argv)
         {"ping", no_argument, NULL, 'p'},
         {"df-sweep", no_argument, NULL, 'd'},
         {"raw", no_argument, NULL, 'r'},
+        {"no-netlink", no_argument, NULL, 'N'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -231,6 +247,7 @@ int cmd_probe(int argc, char **argv)
         case 'p': do_ping = 1; break;
         case 'd': do_sweep = 1; break;
         case 'r': raw = 1; break;
+        case 'N': o.no_netlink = 1; break;
         case 'h': usage(stdout); return TS_EXIT_OK;
         default: usage(stderr); return TS_EXIT_USAGE;
         }

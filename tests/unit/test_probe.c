@@ -8,6 +8,7 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fixture.h"
 #include "probes/probe.h"
@@ -112,6 +113,22 @@ static void test_probe_daemon_not_running_is_failed_not_empty(void **state)
     peer_facts_free(&f);
 }
 
+static void test_probe_failed_ip_xfrm_dump_is_not_an_empty_table(void **state)
+{
+    struct peer_facts f;
+    memset(&f, 0, sizeof f);
+    const char *why = "RTNETLINK answers: Operation not permitted\nDump terminated\n";
+    probe_parse(PROBE_XFRM_STATE, "", 0, why, 1, &f);
+    probe_parse(PROBE_XFRM_POLICY, "", 0, "Dump terminated\n", 1, &f);
+    assert_int_equal(f.raw[PROBE_XFRM_STATE].status, PROBE_SUDO_REFUSED);
+    assert_non_null(strstr(f.raw[PROBE_XFRM_STATE].err.msg, "Operation not permitted"));
+    assert_int_equal(f.raw[PROBE_XFRM_POLICY].status, PROBE_FAILED);
+    /* an empty listing that exited 0 is a real "no state" */
+    probe_parse(PROBE_XFRM_STATE, "", 0, "", 0, &f);
+    assert_int_equal(f.raw[PROBE_XFRM_STATE].status, PROBE_OK);
+    peer_facts_free(&f);
+}
+
 static void test_probe_sysctl_and_route_read_stderr(void **state)
 {
     struct peer_facts f;
@@ -187,6 +204,11 @@ static void test_probe_collect_on_local_peer_reports_every_probe(void **state)
     assert_int_equal(f.raw[PROBE_ROUTE].status, PROBE_OK);
     assert_string_equal(f.route.dev, "lo");
     assert_int_equal(f.raw[PROBE_SS_UDP].status, PROBE_OK);
+    /* this machine's XFRM fact: netlink when root, else the reason is said */
+    if (geteuid() == 0 && f.xfrm_nl_err.code != ERR_UNSUPPORTED)
+        assert_int_equal(f.xfrm_source, XFRM_SOURCE_NETLINK);
+    else
+        assert_true(f.xfrm_nl_err.msg[0] != '\0');
     peer_facts_free(&f);
     peer_free(p);
 }
@@ -198,6 +220,7 @@ int main(void)
         cmocka_unit_test(test_probe_command_quotes_options),
         cmocka_unit_test(test_probe_parse_fills_facts_from_lab_outputs),
         cmocka_unit_test(test_probe_missing_tool_is_said),
+        cmocka_unit_test(test_probe_failed_ip_xfrm_dump_is_not_an_empty_table),
         cmocka_unit_test(test_probe_daemon_not_running_is_failed_not_empty),
         cmocka_unit_test(test_probe_sysctl_and_route_read_stderr),
         cmocka_unit_test(test_df_sweep_finds_largest_passing_size),

@@ -78,7 +78,7 @@ static void test_xfrm_state_esn_ipv6_64bit_counters(void **state)
     assert_int_equal(f.n_sa, 2);
     assert_string_equal(f.sa[0].src, "2001:db8:a::2");
     assert_int_equal(f.sa[0].esn, TRI_YES);
-    assert_int_equal(f.sa[0].encap, TRI_UNKNOWN);
+    assert_int_equal(f.sa[0].encap, TRI_NO);
     assert_int_equal(f.sa[0].oseq_hi.v, 1);
     assert_int_equal(f.sa[0].oseq.v, 0x18);
     assert_int_equal(f.sa[1].seq_hi.v, 1);
