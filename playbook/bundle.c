@@ -255,7 +255,7 @@ static int write_raws(struct wctx *w, json_t *index, struct err *e)
                               &what_r) < 0 ||
                   (r->error && redact_text(r->error, strlen(r->error), in->secrets, &err_r) < 0);
         json_t *o = bad ? NULL
-                        : json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:o, s:o, s:f, s:f, s:o, s:o, s:i}",
+                        : json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:o, s:o, s:f, s:f, s:o, s:o, s:o, s:i}",
                                     "file", rel, "peer", in->peer[r->side].name, "side",
                                     side_name(r->side), "step", r->step, "what", what_r.data,
                                     "command", cmd.data, "started", json_time(r->started), "ended",
@@ -263,6 +263,7 @@ static int write_raws(struct wctx *w, json_t *index, struct err *e)
                                     r->ended, "exit_status",
                                     r->exit_status < 0 ? json_null() : json_integer(r->exit_status),
                                     "error", r->error ? json_string(err_r.data) : json_null(),
+                                    "error_code", r->error_code ? json_string(r->error_code) : json_null(),
                                     "redactions", redactions);
         buf_free(&cmd);
         buf_free(&what_r);
@@ -633,6 +634,18 @@ int bundle_write(const struct bundle_input *in, const char *dir, struct err *e)
     }
     if (write_json(w, "pcap/index.json", pcaps, 1, e))
         goto out;
+    if (in->session_json) {
+        json_error_t je;
+        json_t *sj = json_loads(in->session_json, 0, &je);
+        if (!sj) {
+            err_set(e, ERR_PARSE, "session JSON: %s (line %d)", je.text, je.line);
+            goto out;
+        }
+        int sr = write_json(w, "session.json", sj, 1, e);
+        json_decref(sj);
+        if (sr)
+            goto out;
+    }
     if (write_windows(w, e))
         goto out;
     if (write_reports(w, e))
@@ -671,8 +684,8 @@ struct bundle {
     char *tmp;  /* unpacked .tar.gz: removed by bundle_free */
     char *root;
     int root_fd;
-    json_t *manifest, *findings_doc, *correlation, *raw_index;
-    char *correlation_text, *findings_text;
+    json_t *manifest, *findings_doc, *correlation, *raw_index, *session;
+    char *correlation_text, *findings_text, *session_text;
     struct findings findings;
     struct bundle_raw *raws;
     char **outputs;
@@ -900,6 +913,7 @@ static int load_raws(struct bundle *b, struct err *e)
         r->what = json_string_value(json_object_get(o, "what"));
         r->command = json_string_value(json_object_get(o, "command"));
         r->error = json_string_value(json_object_get(o, "error"));
+        r->error_code = json_string_value(json_object_get(o, "error_code"));
         r->exit_status = json_is_integer(st) ? (int)json_integer_value(st) : -1;
         r->started = num_or_zero(json_object_get(o, "started_s"));
         r->ended = num_or_zero(json_object_get(o, "ended_s"));
@@ -951,6 +965,20 @@ struct bundle *bundle_open(const char *path, struct err *e)
                 goto fail;
             b->correlation_text = json_dumps(b->correlation, JSON_PRESERVE_ORDER);
             if (!b->correlation_text) {
+                err_set(e, ERR_INTERNAL, "out of memory");
+                goto fail;
+            }
+        }
+    }
+    {
+        struct err se = {0};
+        int fd = bfs_open_beneath(b->root_fd, "session.json", &se);
+        if (fd >= 0) {
+            close(fd);
+            if (load_json_at(b->root_fd, "session.json", &b->session, e))
+                goto fail;
+            b->session_text = json_dumps(b->session, JSON_PRESERVE_ORDER);
+            if (!b->session_text) {
                 err_set(e, ERR_INTERNAL, "out of memory");
                 goto fail;
             }
@@ -1024,6 +1052,8 @@ void bundle_free(struct bundle *b)
     json_decref(b->correlation);
     free(b->correlation_text);
     free(b->findings_text);
+    json_decref(b->session);
+    free(b->session_text);
     json_decref(b->raw_index);
     free(b->pcap[0]);
     free(b->pcap[1]);
@@ -1034,6 +1064,7 @@ const char *bundle_root(const struct bundle *b) { return b->root; }
 const json_t *bundle_manifest(const struct bundle *b) { return b->manifest; }
 const json_t *bundle_findings_json(const struct bundle *b) { return b->findings_doc; }
 const json_t *bundle_correlation_json(const struct bundle *b) { return b->correlation; }
+const json_t *bundle_session_json(const struct bundle *b) { return b->session; }
 const struct findings *bundle_findings(const struct bundle *b) { return &b->findings; }
 size_t bundle_raw_count(const struct bundle *b) { return b->n_raws; }
 
@@ -1078,6 +1109,7 @@ void bundle_as_input(const struct bundle *b, struct bundle_input *in)
     in->exit_status = json_is_integer(st) ? (int)json_integer_value(st) : -1;
     in->note = bundle_note(b);
     in->correlation_json = b->correlation_text;
+    in->session_json = b->session_text;
 }
 
 char **bundle_secrets_read(const char *path, struct err *e)

@@ -11,6 +11,8 @@
  *                          command line, start/end time, exit status, file
  *   DIR/raw/<peer>/NNN-<what>.txt   the outputs as received, key material redacted
  *   DIR/pcap/<peer>.pcap   each end's capture as taken
+ *   DIR/session.json       what else the steps read (options, connection states, capture
+ *                          windows): with the raw outputs and pcaps, enough to run them again
  *   DIR.tar.gz             the folder, packed (libarchive)
  *
  * Files are created owner-only (0600 in 0700 folders) with O_EXCL and without
@@ -44,6 +46,7 @@ struct bundle_raw {
     int exit_status;     /* -1: none (did not run to its end) */
     const char *error;   /* why it did not run to its end, or NULL */
     double started, ended; /* CLOCK_REALTIME seconds */
+    const char *error_code; /* the error's kind (err_code_name(): "sudo", "timeout"...), NULL: none */
 };
 
 struct bundle_peer {
@@ -63,6 +66,9 @@ struct bundle_input {
     const char *correlation_json; /* tunnelscope.correlate/1 text, or NULL */
     const char *const *secrets; /* known secrets (the PSK...): redacted and scanned for; NULL-terminated, may be NULL */
     const char *note;           /* free text for the report (e.g. what the other end must supply), or NULL */
+    const char *session_json;   /* what the steps read besides the outputs and pcaps (options, each
+                                   end's connection state and capture window), kept as session.json
+                                   so that `replay` can run them again (tunnelscope.session/1), or NULL */
 };
 
 /* Writes DIR and DIR.tar.gz (neither may exist).  0 / -1 (nothing left behind on failure). */
@@ -92,6 +98,7 @@ const char *bundle_root(const struct bundle *b);          /* the folder read */
 const json_t *bundle_manifest(const struct bundle *b);
 const json_t *bundle_findings_json(const struct bundle *b);
 const json_t *bundle_correlation_json(const struct bundle *b); /* NULL when absent */
+const json_t *bundle_session_json(const struct bundle *b);     /* NULL when absent (older bundles) */
 /* The saved findings (parsed from findings.json). */
 const struct findings *bundle_findings(const struct bundle *b);
 const char *bundle_peer_name(const struct bundle *b, int side);  /* NULL: none */

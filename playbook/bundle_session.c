@@ -10,8 +10,40 @@
 #include "playbook/replay.h"
 #include "playbook/report.h"
 
+json_t *bundle_session_record(const struct diag_session *s)
+{
+    const struct diag_opts *o = diag_options(s);
+    json_t *peers = json_array();
+    for (int i = 0; peers && i < 2; i++) {
+        const struct peer_facts *f = diag_peer_facts(s, i);
+        double ws, we;
+        json_t *win = diag_capture_window(s, i, &ws, &we) ? json_null()
+                                                          : json_pack("{s:f, s:f}", "start_s", ws, "end_s", we);
+        json_t *p = json_pack("{s:s, s:s, s:b, s:b, s:o, s:o}", "side", i ? "b" : "a", "name",
+                              diag_peer_name(s, i), "collected", true, "connected", f->connected,
+                              "connect_error",
+                              !f->connected && f->connect_error ? json_string(f->connect_error) : json_null(),
+                              "capture_window", win ? win : json_null());
+        if (!p || json_array_append_new(peers, p)) {
+            json_decref(peers);
+            return NULL;
+        }
+    }
+    if (!peers)
+        return NULL;
+    return json_pack("{s:s, s:{s:o, s:i, s:b}, s:o}", "schema", "tunnelscope.session/1", "options", "conn",
+                     o->conn ? json_string(o->conn) : json_null(), "capture_seconds", (int)o->capture_seconds,
+                     "active", o->active, "peers", peers);
+}
+
 int bundle_write_session(const struct diag_session *s, const char *dir,
                          const char *const *secrets, struct err *e)
+{
+    return bundle_write_session_note(s, dir, secrets, NULL, e);
+}
+
+int bundle_write_session_note(const struct diag_session *s, const char *dir, const char *const *secrets,
+                              const char *note, struct err *e)
 {
     if (!diag_done(s))
         return err_set(e, ERR_USAGE, "the diagnosis has not finished");
@@ -30,19 +62,13 @@ int bundle_write_session(const struct diag_session *s, const char *dir,
             .output_len = d->output ? strlen(d->output) : 0,
             .exit_status = d->exit_status,
             .error = d->error,
+            .error_code = d->error_code != ERR_NONE ? err_code_name(d->error_code) : NULL,
             .started = d->started,
             .ended = d->started + (d->seconds > 0 ? d->seconds : 0),
         };
     }
-    /* both ends' pcaps, as the session kept them */
-    const struct diag_opts *o = diag_options(s);
-    char pcap[2][4096];
-    const char *pcaps[2] = {NULL, NULL};
-    for (int side = 0; o->pcap_dir && side < 2; side++) {
-        snprintf(pcap[side], sizeof pcap[side], "%s/%s.pcap", o->pcap_dir, side ? "b" : "a");
-        if (!access(pcap[side], R_OK))
-            pcaps[side] = pcap[side];
-    }
+    /* both ends' pcaps, as the session kept them (or read them, offline) */
+    const char *pcaps[2] = {diag_pcap_path(s, 0), diag_pcap_path(s, 1)};
     /* the correlation of the two, with each end's own address as the session knew it */
     char *corr = NULL;
     if (pcaps[0] && pcaps[1]) {
@@ -64,9 +90,14 @@ int bundle_write_session(const struct diag_session *s, const char *dir,
     struct report_in ri;
     report_from_session(s, &ri);
     struct buf dj = BUF_INIT;
-    if (report_json_text(&ri, &dj)) {
+    json_t *rec = bundle_session_record(s);
+    char *rec_text = rec ? json_dumps(rec, JSON_PRESERVE_ORDER) : NULL;
+    json_decref(rec);
+    if (!rec_text || report_json_text(&ri, &dj)) {
         free(raws);
         free(corr);
+        free(rec_text);
+        buf_free(&dj);
         return err_set(e, ERR_INTERNAL, "out of memory");
     }
     struct bundle_input in = {
@@ -79,9 +110,12 @@ int bundle_write_session(const struct diag_session *s, const char *dir,
         .exit_status = diag_exit_status(s),
         .correlation_json = corr,
         .secrets = secrets,
+        .note = note,
+        .session_json = rec_text,
     };
     int r = bundle_write(&in, dir, e);
     buf_free(&dj);
+    free(rec_text);
     free(corr);
     free(raws);
     return r;

@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "playbook/collect.h"
 #include "playbook/correlate_json.h"
 #include "playbook/finding_json.h"
+#include "playbook/report.h"
 
 void replay_correlate_opts(const char *local_a, const char *local_b, struct correlate_opts *o)
 {
@@ -112,28 +114,201 @@ int replay_json_diff(const json_t *x, const json_t *y, char *diff, size_t size)
     return diff_at(x, y, path, sizeof path, diff, size);
 }
 
+/* ---- the findings, recomputed by the offline session ---- */
+
+static int err_code_of(const char *name)
+{
+    if (!name)
+        return ERR_NONE;
+    for (int c = ERR_NONE; c <= ERR_DISCONNECTED; c++)
+        if (!strcmp(err_code_name(c), name))
+            return c;
+    return ERR_INTERNAL;
+}
+
+/* session.json's entry for an end, or NULL. */
+static const json_t *session_peer(const struct bundle *b, int side)
+{
+    size_t i;
+    const json_t *p;
+    json_array_foreach(json_object_get(bundle_session_json(b), "peers"), i, p) {
+        const char *sd = json_string_value(json_object_get(p, "side"));
+        if (sd && !strcmp(sd, side ? "b" : "a"))
+            return p;
+    }
+    return NULL;
+}
+
+void replay_options(const struct bundle *b, struct diag_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    const json_t *opt = json_object_get(bundle_session_json(b), "options");
+    if (opt) {
+        o->conn = json_string_value(json_object_get(opt, "conn"));
+        json_int_t cs = json_integer_value(json_object_get(opt, "capture_seconds"));
+        o->capture_seconds = cs > 0 && cs <= 3600 ? (unsigned)cs : 0;
+        o->active = json_is_true(json_object_get(opt, "active"));
+        return;
+    }
+    /* an older bundle: what its outputs and findings.json show */
+    json_int_t cs = json_integer_value(
+        json_object_get(json_object_get(bundle_findings_json(b), "timings"), "capture_seconds"));
+    o->capture_seconds = cs > 0 && cs <= 3600 ? (unsigned)cs : 0;
+    for (size_t i = 0; i < bundle_raw_count(b); i++) {
+        const char *w = bundle_raw_get(b, i)->what;
+        if (w && !strcmp(w, collect_probe(PROBE_PING)->what))
+            o->active = true;
+    }
+}
+
+int replay_record(const struct bundle *b, struct diag_record *r, struct err *e)
+{
+    memset(r, 0, sizeof *r);
+    size_t n = bundle_raw_count(b);
+    struct diag_raw *v = calloc(n ? n : 1, sizeof *v);
+    if (!v)
+        return err_set(e, ERR_INTERNAL, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const struct bundle_raw *x = bundle_raw_get(b, i);
+        v[i] = (struct diag_raw){
+            .side = x->side,
+            .step = x->step,
+            .what = (char *)(x->what ? x->what : ""),
+            .line = (char *)(x->command ? x->command : ""),
+            .output = (char *)(x->output ? x->output : ""),
+            .exit_status = x->exit_status,
+            .error = (char *)x->error,
+            .error_code = x->error_code ? err_code_of(x->error_code) : x->error ? ERR_INTERNAL : ERR_NONE,
+            .started = x->started,
+            .seconds = x->ended > x->started ? x->ended - x->started : 0,
+        };
+    }
+    r->raws = v;
+    r->n_raws = n;
+    for (int side = 0; side < 2; side++) {
+        struct diag_record_peer *p = &r->peer[side];
+        const json_t *sp = session_peer(b, side);
+        p->name = bundle_peer_name(b, side);
+        p->collected = bundle_peer_collected(b, side);
+        p->connected = sp ? json_is_true(json_object_get(sp, "connected")) : p->collected;
+        p->connect_error = sp ? json_string_value(json_object_get(sp, "connect_error")) : NULL;
+        p->pcap = bundle_pcap_path(b, side);
+        const json_t *w = json_object_get(sp, "capture_window");
+        p->window_start = json_number_value(json_object_get(w, "start_s"));
+        p->window_end = json_number_value(json_object_get(w, "end_s"));
+    }
+    return 0;
+}
+
+void replay_record_free(struct diag_record *r)
+{
+    free((void *)r->raws);
+    r->raws = NULL;
+    r->n_raws = 0;
+}
+
+int replay_session(const struct bundle *b, struct diag_session **out, struct err *e)
+{
+    *out = NULL;
+    const char *schema = json_string_value(json_object_get(bundle_findings_json(b), "schema"));
+    if (!bundle_session_json(b) && (!schema || strcmp(schema, "tunnelscope.diagnose/1"))) {
+        err_set(e, ERR_UNSUPPORTED, "its findings were not made by the five steps (%s, no session.json)",
+                schema ? schema : "no schema");
+        return 1;
+    }
+    if (!bundle_peer_collected(b, 0) && !bundle_peer_collected(b, 1)) {
+        err_set(e, ERR_UNSUPPORTED, "the bundle collected neither end");
+        return 1;
+    }
+    struct diag_record r;
+    if (replay_record(b, &r, e))
+        return -1;
+    struct diag_opts o;
+    replay_options(b, &o);
+    struct diag_session *s = diag_new_offline(&r, &o, e);
+    int rc = s ? diag_start(s, e) : -1;
+    replay_record_free(&r);
+    if (rc) {
+        diag_free(s);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
+int replay_recompute_findings(const struct bundle *b, struct findings *out, struct err *e)
+{
+    struct diag_session *s = NULL;
+    int r = replay_session(b, &s, e);
+    if (r)
+        return r;
+    const struct findings *fs = diag_findings(s);
+    for (size_t i = 0; i < fs->n; i++) {
+        const struct finding *f = &fs->v[i];
+        struct finding *n = findings_add(out, f->id, f->step, f->sev, f->decision, "%s", f->title);
+        for (size_t k = 0; n && k < f->n_ev; k++)
+            finding_add_evidence(n, f->ev[k].peer, f->ev[k].source, f->ev[k].detail ? "%s" : NULL,
+                                 f->ev[k].detail);
+    }
+    diag_free(s);
+    return 0;
+}
+
+json_t *replay_comparable(const json_t *doc)
+{
+    json_t *c = json_deep_copy(doc);
+    if (!c)
+        return NULL;
+    json_object_del(c, "timings");
+    json_object_del(c, "version");
+    size_t i;
+    json_t *st;
+    json_array_foreach(json_object_get(c, "steps"), i, st)
+        json_object_del(st, "seconds");
+    return c;
+}
+
 int replay_check_run(const struct bundle *b, struct replay_check *c, struct err *e)
 {
     memset(c, 0, sizeof *c);
     const json_t *saved = bundle_correlation_json(b);
-    if (!saved || !bundle_pcap_path(b, 0) || !bundle_pcap_path(b, 1))
+    if (saved && bundle_pcap_path(b, 0) && bundle_pcap_path(b, 1)) {
+        c->correlation = replay_correlation_json(b, e);
+        if (!c->correlation)
+            return err_wrap(e, "recomputing the correlation");
+        c->correlation_checked = true;
+        c->correlation_equal = replay_json_diff(c->correlation, saved, c->correlation_diff,
+                                                sizeof c->correlation_diff);
+    }
+    struct diag_session *s = NULL;
+    struct err fe = {0};
+    int r = replay_session(b, &s, &fe);
+    if (r > 0) {
+        snprintf(c->findings_why, sizeof c->findings_why, "%s", fe.msg);
         return 0;
-    c->correlation = replay_correlation_json(b, e);
-    if (!c->correlation)
-        return err_wrap(e, "recomputing the correlation");
-    c->correlation_checked = true;
-    c->correlation_equal = replay_json_diff(c->correlation, saved, c->correlation_diff,
-                                            sizeof c->correlation_diff);
-    return 0;
-}
-
-void replay_compare_findings(const struct bundle *b, const struct findings *recomputed,
-                             struct replay_check *c)
-{
-    struct err e = {0};
+    }
+    if (r < 0) {
+        if (e)
+            *e = fe;
+        return err_wrap(e, "recomputing the findings");
+    }
+    struct report_in ri;
+    report_from_session(s, &ri);
+    c->findings = report_json(&ri);
+    c->unused_records = diag_unused_records(s);
+    diag_free(s);
+    json_t *x = c->findings ? replay_comparable(c->findings) : NULL;
+    json_t *y = replay_comparable(bundle_findings_json(b));
+    if (!x || !y) {
+        json_decref(x);
+        json_decref(y);
+        return err_set(e, ERR_INTERNAL, "out of memory");
+    }
     c->findings_checked = true;
-    c->findings_equal = findings_equal(recomputed, bundle_findings(b), &e) == 1;
-    snprintf(c->findings_diff, sizeof c->findings_diff, "%s", c->findings_equal ? "" : e.msg);
+    c->findings_equal = replay_json_diff(x, y, c->findings_diff, sizeof c->findings_diff);
+    json_decref(x);
+    json_decref(y);
+    return 0;
 }
 
 bool replay_check_ok(const struct replay_check *c)
@@ -148,6 +323,8 @@ void replay_check_free(struct replay_check *c)
 {
     json_decref(c->correlation);
     c->correlation = NULL;
+    json_decref(c->findings);
+    c->findings = NULL;
 }
 
 json_t *replay_check_json(const struct bundle *b, const struct replay_check *c)
@@ -168,6 +345,11 @@ json_t *replay_check_json(const struct bundle *b, const struct replay_check *c)
         "findings_checked", c->findings_checked, "findings_equal",
         c->findings_checked ? json_boolean(c->findings_equal) : json_null(), "findings_diff",
         c->findings_diff[0] ? json_string(c->findings_diff) : json_null(), "ok", replay_check_ok(c));
+    if (check) {
+        json_object_set_new(check, "findings_not_checked_why",
+                            c->findings_why[0] ? json_string(c->findings_why) : json_null());
+        json_object_set_new(check, "unused_raw_outputs", json_integer((json_int_t)c->unused_records));
+    }
     const json_t *m = bundle_manifest(b);
     json_t *doc = json_pack("{s:s, s:o, s:O, s:O, s:I, s:O, s:o}", "bundle", bundle_root(b), "peers",
                             peers ? peers : json_array(), "complete",
@@ -177,16 +359,4 @@ json_t *replay_check_json(const struct bundle *b, const struct replay_check *c)
                             "raw_outputs", (json_int_t)bundle_raw_count(b), "findings",
                             bundle_findings_json(b), "check", check ? check : json_null());
     return doc;
-}
-
-int replay_recompute_findings(const struct bundle *b, const json_t *correlation,
-                              struct findings *out, struct err *e)
-{
-    (void)b;
-    (void)correlation;
-    (void)out;
-    /* The diagnosis session (playbook/session.c) has no offline entry yet that
-     * takes recorded outputs instead of running commands: say so, never pretend. */
-    err_set(e, ERR_UNSUPPORTED, "this build's playbook cannot yet re-run its steps on recorded outputs");
-    return 1;
 }

@@ -1,12 +1,15 @@
 /* Replaying a bundle: what the live path computed, recomputed from the
  * bundle's own raw material with no network, and compared with what the
- * bundle saved.  `tunnelscope replay --check / --json` and the console's
- * replay mode use it.
+ * bundle saved.  `tunnelscope replay --check / --json`, `merge` and the
+ * console's replay mode use it.
  *
- * Recomputed today: the two-end correlation (correlation.json) from both
- * pcaps, with the same options the export used (the local addresses it gave).
- * The findings are compared when a recomputation of them is given
- * (replay_compare_findings). */
+ * Recomputed: the two-end correlation (correlation.json) from both pcaps,
+ * with the same options the export used (the local addresses it gave); and
+ * the findings: the diagnosis session runs again offline
+ * (diag_new_offline): every recorded output through the same parsing, each
+ * end's pcap through the same capture decoder and correlation, the same step
+ * rules.  The diagnose JSON it gives is compared with findings.json, all but
+ * the timings (which say how long the live run took). */
 #ifndef TS_REPLAY_H
 #define TS_REPLAY_H
 
@@ -17,6 +20,7 @@
 #include "playbook/bundle.h"
 #include "playbook/correlate.h"
 #include "playbook/finding.h"
+#include "playbook/session.h"
 #include "remote/err.h"
 
 struct replay_check {
@@ -25,8 +29,11 @@ struct replay_check {
     char correlation_diff[256]; /* the first difference, "" when equal */
     bool findings_checked;
     bool findings_equal;
-    char findings_diff[256];
+    char findings_diff[256];    /* "steps[1].findings[0].title: \"76 of 76...\" vs ..." */
+    char findings_why[256];     /* when not checked: why */
+    size_t unused_records;      /* recorded outputs the steps did not ask for */
     json_t *correlation;        /* the recomputed correlation (owned), NULL when not checked */
+    json_t *findings;           /* the recomputed diagnose JSON (owned), NULL when not checked */
 };
 
 /* The correlation of both pcaps of a bundle, computed as the export did:
@@ -38,17 +45,32 @@ json_t *replay_correlation_json(const struct bundle *b, struct err *e);
 /* Options of a correlation that gives these local addresses (NULL: learn). */
 void replay_correlate_opts(const char *local_a, const char *local_b, struct correlate_opts *o);
 
-/* Recomputes the findings from the bundle's raw outputs and the recomputed
- * correlation (may be NULL), through the playbook's own step rules.
- * 0 done; 1 not possible for this bundle (why in e); -1 error. */
-int replay_recompute_findings(const struct bundle *b, const json_t *correlation,
-                              struct findings *out, struct err *e);
+struct diag_session;
+struct diag_record;
 
-/* Recomputes the correlation and compares it with the saved one. 0 / -1. */
+/* The record of a bundle (its raw outputs, pcaps, session.json) for the
+ * offline session; what it points to lives in b and in *raws, which the
+ * caller frees with replay_record_free().  0 / -1. */
+int replay_record(const struct bundle *b, struct diag_record *r, struct err *e);
+void replay_record_free(struct diag_record *r);
+/* The options the bundle's diagnosis ran with (session.json; an older bundle
+ * without it: what its outputs and findings.json show). */
+void replay_options(const struct bundle *b, struct diag_opts *o);
+
+/* Runs the five steps again on the bundle's recorded material (the offline
+ * diagnosis session): *out is the finished session (diag_free()).
+ * 0 done; 1 not possible for this bundle (why in e); -1 error. */
+int replay_session(const struct bundle *b, struct diag_session **out, struct err *e);
+/* The findings recomputed that way (a copy in out). 0 / 1 / -1 as above. */
+int replay_recompute_findings(const struct bundle *b, struct findings *out, struct err *e);
+/* A diagnose JSON document without what says how long the run took
+ * ("timings", each step's "seconds", "version"): what replay compares.  New reference. */
+json_t *replay_comparable(const json_t *diagnose_doc);
+
+/* Recomputes the correlation and the findings and compares each with the
+ * saved one.  0 / -1 (error; a bundle on which nothing can be recomputed is
+ * not an error: see the *_checked flags). */
 int replay_check_run(const struct bundle *b, struct replay_check *c, struct err *e);
-/* Compares recomputed findings with the saved ones (fills findings_*). */
-void replay_compare_findings(const struct bundle *b, const struct findings *recomputed,
-                             struct replay_check *c);
 /* True when everything checked is equal and something was checked. */
 bool replay_check_ok(const struct replay_check *c);
 void replay_check_free(struct replay_check *c);

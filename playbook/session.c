@@ -45,7 +45,9 @@ struct job {
     unsigned limit;
     bool sudo;
     enum probe_kind parts[12]; /* PROBE_BATCH: the probes inside */
+    char *part_cmd[12];        /* and the command line of each (kept as evidence) */
     size_t n_parts;
+    bool recorded;             /* offline: answered from the record */
     int ping_size;
     bool done;
 };
@@ -107,6 +109,18 @@ struct diag_session {
     char nonce[20]; /* batch markers (playbook/batch.h) */
     const char *link_text[2]; /* `ip -o link` output (in the side's pool) */
 
+    double cap_win[2][2]; /* each end's capture window, CLOCK_REALTIME; 0: none */
+
+    /* offline (diag_new_offline): the record answers instead of the peers */
+    bool offline;
+    char *off_name[2], *off_error[2];
+    char *pcap_path[2]; /* each end's capture file (live: in pcap_dir) */
+    bool off_connected[2];
+    const struct diag_raw *rec; /* during diag_start only */
+    size_t n_rec;
+    bool *rec_used;
+    size_t rec_unused;
+
     diag_progress_fn on_progress;
     void *ud;
 };
@@ -115,6 +129,13 @@ static double now_mono(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static double now_real(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
@@ -133,7 +154,7 @@ static void notify(struct diag_session *s)
 
 static void raw_add(struct diag_session *s, int side, int step, const char *what, const char *line,
                     const char *out, size_t out_len, const char *errt, size_t err_len, int status,
-                    const char *error, double started, double seconds)
+                    int error_code, const char *error, double started, double seconds)
 {
     if (s->n_raw == s->cap_raw) {
         size_t cap = s->cap_raw ? s->cap_raw * 2 : 32;
@@ -160,6 +181,7 @@ static void raw_add(struct diag_session *s, int side, int step, const char *what
     d->output = buf_take(&red);
     d->exit_status = status;
     d->error = error ? strdup(error) : NULL;
+    d->error_code = error_code;
     d->started = started;
     d->seconds = seconds < 0 || seconds > 1e6 ? 0 : seconds;
     buf_free(&all);
@@ -168,7 +190,7 @@ static void raw_add(struct diag_session *s, int side, int step, const char *what
 static void raw_keep(struct diag_session *s, const struct job *j, const struct rcmd_result *r, const char *what)
 {
     raw_add(s, j->side, j->step, what, rcmd_line(j->cmd), r->out.data, r->out.len, r->err_out.data,
-            r->err_out.len, r->exit_status, r->err.code != ERR_NONE ? r->err.msg : NULL, ts_sec(&r->started),
+            r->err_out.len, r->exit_status, r->err.code, r->err.code != ERR_NONE ? r->err.msg : NULL, ts_sec(&r->started),
             ts_sec(&r->ended) - ts_sec(&r->started));
 }
 
@@ -183,6 +205,17 @@ static void job_done_cb(struct rcmd *c, void *ud)
         if (j->s->pending)
             j->s->pending--;
     }
+}
+
+static void job_free(struct job *j)
+{
+    if (!j)
+        return;
+    rcmd_free(j->cmd);
+    free(j->command);
+    for (size_t k = 0; k < j->n_parts; k++)
+        free(j->part_cmd[k]);
+    free(j);
 }
 
 static void job_fail(struct diag_session *s, struct job *j, const char *why)
@@ -232,7 +265,7 @@ static void jobs_pump(struct diag_session *s)
 {
     for (size_t i = 0; i < s->n_jobs; i++) {
         struct job *j = s->jobs[i];
-        if (j->cmd || j->done || inflight(s, j->side) >= MAX_INFLIGHT)
+        if (j->recorded || j->cmd || j->done || inflight(s, j->side) >= MAX_INFLIGHT)
             continue;
         if (!job_launch(s, j)) {
             j->done = true;
@@ -246,7 +279,9 @@ static int job_start(struct diag_session *s, int side, enum probe_kind k, const 
                      int ping_size)
 {
     const struct probe_spec *ps = collect_probe(k);
-    if (peer_state(s->peer[side]) == PEER_FAILED || peer_state(s->peer[side]) == PEER_CLOSED)
+    if (!s->offline && (peer_state(s->peer[side]) == PEER_FAILED || peer_state(s->peer[side]) == PEER_CLOSED))
+        return 0;
+    if (s->offline && !s->off_connected[side])
         return 0;
     if (s->n_jobs == s->cap_jobs) {
         size_t cap = s->cap_jobs ? s->cap_jobs * 2 : 32;
@@ -271,9 +306,11 @@ static int job_start(struct diag_session *s, int side, enum probe_kind k, const 
         free(j);
         return -1;
     }
+    j->recorded = s->offline;
     s->pending++;
     s->jobs[s->n_jobs++] = j;
-    jobs_pump(s);
+    if (!s->offline)
+        jobs_pump(s);
     return 0;
 }
 
@@ -369,9 +406,9 @@ static void batch_harvest(struct diag_session *s, struct job *j, const struct rc
         }
         if (found == 1)
             code = ERR_NONE;
-        raw_add(s, j->side, j->step, ps->what, ps->command, found >= 0 ? text + st : "", found >= 0 ? ln : 0,
-                NULL, 0, status, code != ERR_NONE ? msg : NULL, ts_sec(&r->started),
-                ts_sec(&r->ended) - ts_sec(&r->started));
+        raw_add(s, j->side, j->step, ps->what, j->part_cmd[k] ? j->part_cmd[k] : ps->command,
+                found >= 0 ? text + st : "", found >= 0 ? ln : 0, NULL, 0, status, code,
+                code != ERR_NONE ? msg : NULL, ts_sec(&r->started), ts_sec(&r->ended) - ts_sec(&r->started));
         char *part = strndup(found >= 0 ? text + st : "", found >= 0 ? ln : 0);
         if (!part)
             continue;
@@ -385,7 +422,7 @@ static void batch_harvest(struct diag_session *s, struct job *j, const struct rc
         s->side[j->side].f.sudo = TRI_YES;
     if (r->err_out.len)
         raw_add(s, j->side, j->step, "probes (stderr)", rcmd_line(j->cmd), NULL, 0, r->err_out.data, r->err_out.len,
-                r->exit_status, NULL, ts_sec(&r->started), ts_sec(&r->ended) - ts_sec(&r->started));
+                r->exit_status, ERR_NONE, NULL, ts_sec(&r->started), ts_sec(&r->ended) - ts_sec(&r->started));
 }
 
 /* A batch of probes on one peer; cmd_override[k] (may be NULL) replaces the
@@ -414,6 +451,8 @@ static int batch_start_cmds(struct diag_session *s, int side, bool sudo, const e
         j->sudo = sudo;
         memcpy(j->parts, kinds, n * sizeof *kinds);
         j->n_parts = n;
+        for (size_t k = 0; k < n; k++)
+            j->part_cmd[k] = cmd_override && cmd_override[k] ? strdup(cmd_override[k]) : NULL;
     }
     return rc;
 }
@@ -422,6 +461,130 @@ static int batch_start(struct diag_session *s, int side, bool sudo, const enum p
                        unsigned limit)
 {
     return batch_start_cmds(s, side, sudo, kinds, NULL, n, limit);
+}
+
+/* ---- offline: the record answers ------------------------------------------ */
+
+/* The first unused recorded output of this end for this probe whose command
+ * line contains want; one recorded without a command line (older bundles)
+ * when none does.  NULL when the record has none. */
+static const struct diag_raw *rec_take(struct diag_session *s, int side, const char *what, const char *want)
+{
+    size_t pick = (size_t)-1;
+    for (size_t i = 0; i < s->n_rec; i++) {
+        const struct diag_raw *d = &s->rec[i];
+        if (s->rec_used[i] || d->side != side || !d->what || strcmp(d->what, what))
+            continue;
+        bool no_line = !d->line || !*d->line;
+        if (!want || !*want || (!no_line && strstr(d->line, want))) {
+            pick = i;
+            break;
+        }
+        if (no_line && pick == (size_t)-1)
+            pick = i;
+    }
+    if (pick == (size_t)-1)
+        return NULL;
+    s->rec_used[pick] = true;
+    return &s->rec[pick];
+}
+
+/* Keeps a recorded output as this session's evidence, as it was. */
+static void rec_keep(struct diag_session *s, const struct diag_raw *d, int step)
+{
+    const char *o = d->output ? d->output : "";
+    raw_add(s, d->side, step, d->what, d->line, o, strlen(o), NULL, 0, d->exit_status, d->error_code, d->error,
+            d->started, d->seconds);
+}
+
+/* A kept output is stdout, then "--- stderr ---" and stderr (raw_add). */
+static void split_stderr(const char *o, size_t *out_len, const char **errt)
+{
+    static const char mark[] = "--- stderr ---\n";
+    const char *m = strstr(o, "\n--- stderr ---\n");
+    if (!strncmp(o, mark, sizeof mark - 1)) {
+        *out_len = 0;
+        *errt = o + sizeof mark - 1;
+    } else if (m) {
+        *out_len = (size_t)(m - o);
+        *errt = m + sizeof mark;
+    } else {
+        *out_len = strlen(o);
+        *errt = "";
+    }
+}
+
+static void batch_harvest_recorded(struct diag_session *s, struct job *j)
+{
+    int run_code = ERR_NONE;
+    const struct diag_raw *last = NULL;
+    for (size_t k = 0; k < j->n_parts; k++) {
+        const struct probe_spec *ps = collect_probe(j->parts[k]);
+        const struct diag_raw *d = rec_take(s, j->side, ps->what, j->part_cmd[k] ? j->part_cmd[k] : ps->command);
+        if (!d)
+            continue;
+        last = d;
+        rec_keep(s, d, j->step);
+        const char *o = d->output ? d->output : "";
+        /* in a batch stderr is folded into the section: given as errtext too (as live) */
+        handle_one(s, j->side, j->parts[k], 0, d->exit_status, d->error_code, d->error ? d->error : "", o,
+                   strlen(o), o);
+        /* a section that is missing says "truncated"; any other error is the whole command's */
+        if (d->error_code != ERR_NONE && d->error_code != ERR_TRUNCATED && run_code == ERR_NONE)
+            run_code = d->error_code;
+    }
+    if (!last)
+        return; /* the record has none of it: the command never ran */
+    if (run_code == ERR_SUDO)
+        s->side[j->side].f.sudo = TRI_NO;
+    else if (j->sudo && run_code == ERR_NONE)
+        s->side[j->side].f.sudo = TRI_YES;
+    /* the batch's own stderr, kept beside its sections */
+    for (size_t i = 0; i < s->n_rec; i++) {
+        const struct diag_raw *d = &s->rec[i];
+        if (!s->rec_used[i] && d->side == j->side && d->what && !strcmp(d->what, "probes (stderr)") &&
+            d->started == last->started) {
+            s->rec_used[i] = true;
+            rec_keep(s, d, j->step);
+            break;
+        }
+    }
+}
+
+static void one_harvest_recorded(struct diag_session *s, struct job *j)
+{
+    const struct probe_spec *ps = collect_probe(j->kind);
+    const struct diag_raw *d = rec_take(s, j->side, ps->what, j->command);
+    if (!d) {
+        if (j->kind == PROBE_PING) /* the recorded sweep went another way: stop here */
+            s->sw[j->side].finished = true;
+        return;
+    }
+    rec_keep(s, d, j->step);
+    const char *o = d->output ? d->output : "", *errt;
+    size_t ol;
+    split_stderr(o, &ol, &errt);
+    char *out = strndup(o, ol);
+    if (!out)
+        return;
+    handle_one(s, j->side, j->kind, j->ping_size, d->exit_status, d->error_code, d->error ? d->error : "", out, ol,
+               errt);
+    free(out);
+    if (j->sudo && d->error_code == ERR_SUDO)
+        s->side[j->side].f.sudo = TRI_NO;
+}
+
+/* Offline, every command "ends" as soon as it is asked for. */
+static void offline_complete(struct diag_session *s)
+{
+    for (size_t i = 0; i < s->n_jobs; i++) {
+        struct job *j = s->jobs[i];
+        if (j->recorded && !j->done) {
+            j->done = true;
+            if (s->pending)
+                s->pending--;
+        }
+    }
 }
 
 /* Parses and frees the finished jobs of the round. */
@@ -434,9 +597,16 @@ static void jobs_harvest(struct diag_session *s)
             s->jobs[keep++] = j;
             continue;
         }
+        if (j->recorded) {
+            if (j->kind == PROBE_BATCH)
+                batch_harvest_recorded(s, j);
+            else
+                one_harvest_recorded(s, j);
+            job_free(j);
+            continue;
+        }
         if (!j->cmd) { /* never started: already recorded as a gap */
-            free(j->command);
-            free(j);
+            job_free(j);
             continue;
         }
         const struct rcmd_result *r = rcmd_result(j->cmd);
@@ -449,8 +619,7 @@ static void jobs_harvest(struct diag_session *s)
         }
         if (j->sudo && r->err.code == ERR_SUDO)
             s->side[j->side].f.sudo = TRI_NO;
-        rcmd_free(j->cmd);
-        free(j);
+        job_free(j);
     }
     s->n_jobs = keep;
     jobs_pump(s);
@@ -512,7 +681,9 @@ static void step_judge(struct diag_session *s, int step)
 
 static bool side_ok(const struct diag_session *s, int i)
 {
-    return peer_state(s->peer[i]) == PEER_READY;
+    if (s->offline)
+        return s->off_connected[i];
+    return s->peer[i] && peer_state(s->peer[i]) == PEER_READY;
 }
 
 static void start_collect(struct diag_session *s)
@@ -614,12 +785,31 @@ struct cap_ctx {
     int side;
 };
 
+/* The pcap file of an end, opened once the stream's header is known (from the
+ * first record's callback: the header and the first records often arrive in
+ * one read, and every record must reach the file). */
+static void cap_open_writer(struct diag_session *s, int side)
+{
+    struct capside *c = &s->cap[side];
+    int lt, ns;
+    uint32_t snap;
+    if (c->writer || !s->pcap_dir || !c->stream || capture_stream_header(c->stream, &lt, &snap, &ns) != 0)
+        return;
+    c->header = true;
+    struct err e = {0};
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.pcap", s->pcap_dir, side ? "b" : "a");
+    c->writer = capture_writer_open(path, lt, snap, ns, &e);
+}
+
 static int cap_event2(void *ctx, const struct capture_record *rec, const struct capture_event *ev, struct err *e)
 {
     struct cap_ctx *cc = ctx;
     struct diag_session *s = cc->s;
     struct capside *c = &s->cap[cc->side];
     c->events++;
+    if (!c->writer)
+        cap_open_writer(s, cc->side);
     if (c->writer)
         capture_writer_write(c->writer, rec, e);
     if (s->acc)
@@ -645,11 +835,7 @@ static void cap_data(struct rcmd *cmd, int is_stderr, const char *data, size_t l
         uint32_t snap;
         if (capture_stream_header(c->stream, &lt, &snap, &ns) == 0) {
             c->header = true;
-            if (cc->s->pcap_dir && !c->writer) {
-                char path[4096];
-                snprintf(path, sizeof path, "%s/%s.pcap", cc->s->pcap_dir, cc->side ? "b" : "a");
-                c->writer = capture_writer_open(path, lt, snap, ns, &e);
-            }
+            cap_open_writer(cc->s, cc->side);
         }
     }
 }
@@ -669,12 +855,45 @@ static struct cap_ctx cap_ctx_of(struct diag_session *s, int side)
     return (struct cap_ctx){s, side};
 }
 
+/* Offline: the end's recorded capture file through the same stream decoder
+ * (and so the same events, in the same order) as live. */
+static void cap_read_recorded(struct diag_session *s, int side)
+{
+    struct capside *c = &s->cap[side];
+    struct cap_ctx *cc = malloc(sizeof *cc);
+    if (!cc) {
+        c->failed = true;
+        snprintf(c->error, sizeof c->error, "out of memory");
+        return;
+    }
+    *cc = cap_ctx_of(s, side);
+    c->ctx = cc;
+    c->ended = true;
+    if (!s->pcap_path[side])
+        return; /* no capture recorded: cap_finish says why, as live */
+    c->stream = capture_stream_new(cap_event2, cc);
+    FILE *f = c->stream ? fopen(s->pcap_path[side], "rb") : NULL;
+    if (!f) {
+        c->failed = true;
+        snprintf(c->error, sizeof c->error, "capture of %s: cannot read %s", diag_peer_name(s, side),
+                 s->pcap_path[side]);
+        return;
+    }
+    char chunk[65536];
+    size_t n;
+    while (!c->failed && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        cap_data(NULL, 0, chunk, n, cc);
+    fclose(f);
+}
+
 static void cap_start(struct diag_session *s)
 {
     s->have_reach = false;
     reach_acc_free(s->acc);
     const char *local[2] = {s->side[0].f.ike.local_host, s->side[1].f.ike.local_host};
     s->acc = reach_acc_new(local[0], local[1]);
+    if (!s->offline)
+        memset(s->cap_win, 0, sizeof s->cap_win);
     for (int i = 0; i < 2; i++) {
         struct capside *c = &s->cap[i];
         c->header = c->ended = c->failed = false;
@@ -689,6 +908,10 @@ static void cap_start(struct diag_session *s)
             c->failed = true;
             snprintf(c->error, sizeof c->error, "no route from %s to the other gateway: capture interface unknown",
                      diag_peer_name(s, i));
+            continue;
+        }
+        if (s->offline) {
+            cap_read_recorded(s, i);
             continue;
         }
         struct capture_cmd_opts co = {.iface = c->iface, .snaplen = 0,
@@ -743,8 +966,10 @@ static void cap_tick(struct diag_session *s)
         for (int i = 0; i < 2; i++)
             if (s->cap[i].cmd && !s->cap[i].header && !s->cap[i].ended)
                 ready = false;
-        if (ready || t - s->cap_started > 3.0)
+        if (ready || t - s->cap_started > 3.0) {
             s->cap_deadline = t + s->opts.capture_seconds;
+            s->cap_win[0][0] = s->cap_win[1][0] = now_real();
+        }
     }
     if ((s->cap_deadline && t >= s->cap_deadline) || t >= s->cap_hard_deadline)
         for (int i = 0; i < 2; i++)
@@ -756,9 +981,26 @@ static void cap_finish(struct diag_session *s)
 {
     const char *why = NULL;
     char buf[420];
+    if (!s->offline && s->cap_win[0][0] > 0)
+        s->cap_win[0][1] = s->cap_win[1][1] = now_real();
     for (int i = 0; i < 2; i++) {
         struct capside *c = &s->cap[i];
-        if (c->cmd) {
+        if (s->offline && c->ctx) {
+            /* the capture command as recorded: its exit, its stderr */
+            const struct diag_raw *d = rec_take(s, i, "tcpdump (capture)", NULL);
+            if (!c->failed && !c->header) {
+                c->failed = true;
+                const char *et = "";
+                size_t ol;
+                if (d && d->output)
+                    split_stderr(d->output, &ol, &et);
+                snprintf(c->error, sizeof c->error, "tcpdump on %s produced no capture: %s%.*s",
+                         diag_peer_name(s, i), d && d->error_code == ERR_SUDO ? "sudo -n refused " : "",
+                         (int)strcspn(et, "\n"), et);
+            }
+            if (d)
+                rec_keep(s, d, STEP_REACH);
+        } else if (c->cmd) {
             const struct rcmd_result *r = rcmd_result(c->cmd);
             if (!c->failed && !c->header) {
                 c->failed = true;
@@ -769,9 +1011,19 @@ static void cap_finish(struct diag_session *s)
             }
             struct job jj = {.s = s, .side = i, .kind = PROBE_SAS, .step = STEP_REACH, .cmd = c->cmd};
             raw_keep(s, &jj, r, "tcpdump (capture)");
-            /* the pcap bytes are not kept as text evidence */
+            /* the pcap bytes are not kept as text evidence (its stderr is) */
+            struct buf t = BUF_INIT;
+            buf_puts(&t, "(pcap stream)");
+            if (r->err_out.len) {
+                buf_puts(&t, "\n--- stderr ---\n");
+                buf_append(&t, r->err_out.data, r->err_out.len);
+            }
+            struct buf red = BUF_INIT;
+            if (redact_text(t.data ? t.data : "", t.len, NULL, &red) < 0)
+                buf_reset(&red);
             free(s->raw[s->n_raw - 1].output);
-            s->raw[s->n_raw - 1].output = strdup("(pcap stream)");
+            s->raw[s->n_raw - 1].output = buf_take(&red);
+            buf_free(&t);
             rcmd_free(c->cmd);
             c->cmd = NULL;
         }
@@ -803,9 +1055,12 @@ static void cap_finish(struct diag_session *s)
         if (reach_acc_finish(s->acc, &s->reach, &s->side[0].pool, &e) != 0) {
             s->reach.ran = false;
             s->reach.error = strpool_dup(&s->side[0].pool, e.msg, strlen(e.msg));
-        } else if (s->reach.window_s <= 0 && s->cap_deadline > 0) {
+        } else if (s->reach.window_s <= 0) {
             /* no packet at one end: the window is the time both captures ran */
-            s->reach.window_s = now_mono() - (s->cap_deadline - s->opts.capture_seconds);
+            double lo = s->cap_win[0][0] > s->cap_win[1][0] ? s->cap_win[0][0] : s->cap_win[1][0];
+            double hi = s->cap_win[0][1] < s->cap_win[1][1] ? s->cap_win[0][1] : s->cap_win[1][1];
+            if (s->cap_win[0][0] > 0 && s->cap_win[1][0] > 0 && hi > lo)
+                s->reach.window_s = hi - lo;
         }
     }
     reach_acc_free(s->acc);
@@ -887,8 +1142,10 @@ static void enter(struct diag_session *s, enum stage st)
     switch (st) {
     case ST_CONNECT:
         s->activity = "connecting";
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < 2 && !s->offline; i++) {
             struct err e = {0};
+            if (!s->peer[i])
+                continue;
             enum peer_state ps = peer_state(s->peer[i]);
             if (ps != PEER_READY && ps != PEER_CONNECTING && ps != PEER_AUTHENTICATING)
                 peer_connect(s->peer[i], &e);
@@ -901,8 +1158,9 @@ static void enter(struct diag_session *s, enum stage st)
             struct collect_side *cs = &s->side[i];
             cs->f.connected = side_ok(s, i);
             if (!cs->f.connected) {
-                const struct err *pe = peer_error(s->peer[i]);
-                cs->f.connect_error = strpool_printf(&cs->pool, "%s", pe && pe->msg[0] ? pe->msg : "not connected");
+                const struct err *pe = s->peer[i] ? peer_error(s->peer[i]) : NULL;
+                const char *why = s->offline ? s->off_error[i] : pe && pe->msg[0] ? pe->msg : NULL;
+                cs->f.connect_error = strpool_printf(&cs->pool, "%s", why ? why : "not connected");
             }
         }
         start_collect(s);
@@ -1099,7 +1357,9 @@ static void round_end(struct diag_session *s)
 
 static bool connect_settled(const struct diag_session *s)
 {
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 2 && !s->offline; i++) {
+        if (!s->peer[i])
+            continue;
         enum peer_state ps = peer_state(s->peer[i]);
         if (ps == PEER_CONNECTING || ps == PEER_AUTHENTICATING || ps == PEER_IDLE)
             return false;
@@ -1110,13 +1370,16 @@ static bool connect_settled(const struct diag_session *s)
 static void advance(struct diag_session *s)
 {
     for (int guard = 0; guard < 64; guard++) {
+        if (s->offline)
+            offline_complete(s);
         jobs_harvest(s);
         if (s->stage == ST_DONE || s->stage == ST_IDLE)
             return;
         if (s->stage == ST_CONNECT && !connect_settled(s))
             return;
         if (s->stage == ST_CAPTURE) {
-            cap_tick(s);
+            if (!s->offline)
+                cap_tick(s);
             if (s->pending)
                 return;
         }
@@ -1134,15 +1397,15 @@ static void advance(struct diag_session *s)
 
 /* ---- public ----------------------------------------------------------------- */
 
-struct diag_session *diag_new(struct peer *a, struct peer *b, const struct diag_opts *o, struct err *e)
+static struct diag_session *session_alloc(const char *name_a, const char *name_b, const struct diag_opts *o,
+                                          struct err *e)
 {
     struct diag_session *s = calloc(1, sizeof *s);
     if (!s) {
         err_set(e, ERR_INTERNAL, "out of memory");
         return NULL;
     }
-    s->peer[0] = a;
-    s->peer[1] = b;
+    const char *names[2] = {name_a, name_b};
     if (o)
         s->opts = *o;
     if (!s->opts.capture_seconds)
@@ -1153,7 +1416,7 @@ struct diag_session *diag_new(struct peer *a, struct peer *b, const struct diag_
     s->opts.pcap_dir = s->pcap_dir;
     for (int i = 0; i < 2; i++) {
         struct collect_side *cs = &s->side[i];
-        cs->name = peer_name(s->peer[i]);
+        cs->name = names[i];
         cs->f.name = cs->name;
         cs->f.udp_timeout = cs->f.udp_timeout_stream = cs->f.conntrack_4500_timeout = -1;
         cs->f.keepalive_s = -1;
@@ -1171,15 +1434,65 @@ struct diag_session *diag_new(struct peer *a, struct peer *b, const struct diag_
     return s;
 }
 
+struct diag_session *diag_new(struct peer *a, struct peer *b, const struct diag_opts *o, struct err *e)
+{
+    struct diag_session *s = session_alloc(peer_name(a), peer_name(b), o, e);
+    if (!s)
+        return NULL;
+    s->peer[0] = a;
+    s->peer[1] = b;
+    for (int i = 0; s->pcap_dir && i < 2; i++) {
+        size_t n = strlen(s->pcap_dir) + 8;
+        if ((s->pcap_path[i] = malloc(n)))
+            snprintf(s->pcap_path[i], n, "%s/%s.pcap", s->pcap_dir, i ? "b" : "a");
+    }
+    return s;
+}
+
+struct diag_session *diag_new_offline(const struct diag_record *r, const struct diag_opts *o, struct err *e)
+{
+    char *names[2] = {NULL, NULL};
+    for (int i = 0; i < 2; i++)
+        if (!(names[i] = strdup(r->peer[i].name ? r->peer[i].name : i ? "B" : "A"))) {
+            free(names[0]);
+            err_set(e, ERR_INTERNAL, "out of memory");
+            return NULL;
+        }
+    struct diag_opts oo = o ? *o : (struct diag_opts){0};
+    oo.pcap_dir = NULL; /* nothing is captured again */
+    struct diag_session *s = session_alloc(names[0], names[1], &oo, e);
+    bool *used = calloc(r->n_raws ? r->n_raws : 1, sizeof *used);
+    if (!s || !used) {
+        free(names[0]);
+        free(names[1]);
+        free(used);
+        diag_free(s);
+        if (s)
+            err_set(e, ERR_INTERNAL, "out of memory");
+        return NULL;
+    }
+    s->offline = true;
+    s->rec = r->raws;
+    s->n_rec = r->n_raws;
+    s->rec_used = used;
+    for (int i = 0; i < 2; i++) {
+        const struct diag_record_peer *p = &r->peer[i];
+        s->off_name[i] = names[i];
+        s->off_connected[i] = p->collected && p->connected;
+        s->off_error[i] = p->connect_error ? strdup(p->connect_error) : NULL;
+        s->pcap_path[i] = p->pcap ? strdup(p->pcap) : NULL;
+        s->cap_win[i][0] = p->window_start;
+        s->cap_win[i][1] = p->window_end;
+    }
+    return s;
+}
+
 void diag_free(struct diag_session *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->n_jobs; i++) {
-        rcmd_free(s->jobs[i]->cmd);
-        free(s->jobs[i]->command);
-        free(s->jobs[i]);
-    }
+    for (size_t i = 0; i < s->n_jobs; i++)
+        job_free(s->jobs[i]);
     free(s->jobs);
     for (int i = 0; i < 2; i++) {
         struct capside *c = &s->cap[i];
@@ -1200,6 +1513,12 @@ void diag_free(struct diag_session *s)
         free(s->raw[i].error);
     }
     free(s->raw);
+    for (int i = 0; i < 2; i++) {
+        free(s->off_name[i]);
+        free(s->off_error[i]);
+        free(s->pcap_path[i]);
+    }
+    free(s->rec_used);
     findings_free(&s->fs);
     free(s->conn_opt);
     free(s->pcap_dir);
@@ -1227,6 +1546,19 @@ int diag_start(struct diag_session *s, struct err *e)
     s->step = 0;
     enter(s, ST_CONNECT);
     advance(s);
+    if (s->offline) {
+        /* every command answers at once: run the rounds to the end */
+        for (int guard = 0; !diag_done(s) && guard < 100000; guard++)
+            advance(s);
+        s->rec_unused = 0;
+        for (size_t i = 0; i < s->n_rec; i++)
+            if (!s->rec_used[i])
+                s->rec_unused++;
+        s->rec = NULL;
+        s->n_rec = 0;
+        if (!diag_done(s))
+            return err_set(e, ERR_INTERNAL, "the steps did not come to an end on the recorded outputs");
+    }
     return 0;
 }
 
@@ -1236,6 +1568,8 @@ int diag_rerun_step(struct diag_session *s, int step, struct err *e)
         return err_set(e, ERR_USAGE, "the diagnosis is still running");
     if (step < STEP_FIRST || step > STEP_LAST)
         return err_set(e, ERR_USAGE, "no step %d", step);
+    if (s->offline)
+        return err_set(e, ERR_USAGE, "a recorded diagnosis has no peer to run a step on again");
     s->rerun = true;
     s->rerun_step = step;
     s->step = 0;
@@ -1249,6 +1583,10 @@ size_t diag_pollfds(struct diag_session *s, struct pollfd *fds, size_t max)
 {
     size_t n = 0;
     for (int i = 0; i < 2; i++) {
+        if (!s->peer[i]) {
+            s->npfd[i] = 0;
+            continue;
+        }
         size_t need = peer_pollfds(s->peer[i], fds + n, max - n);
         s->npfd[i] = need <= max - n ? need : max - n;
         n += s->npfd[i];
@@ -1263,7 +1601,8 @@ void diag_dispatch(struct diag_session *s, const struct pollfd *fds, size_t n)
         size_t k = s->npfd[i];
         if (off + k > n)
             k = off < n ? n - off : 0;
-        peer_dispatch(s->peer[i], fds + off, k);
+        if (s->peer[i])
+            peer_dispatch(s->peer[i], fds + off, k);
         off += k;
     }
     advance(s);
@@ -1273,7 +1612,7 @@ int diag_timeout_ms(const struct diag_session *s)
 {
     int t = -1;
     for (int i = 0; i < 2; i++) {
-        int p = peer_timeout_ms(s->peer[i]);
+        int p = s->peer[i] ? peer_timeout_ms(s->peer[i]) : -1;
         if (p >= 0 && (t < 0 || p < t))
             t = p;
     }
@@ -1354,7 +1693,7 @@ const struct reach_facts *diag_reach_facts(const struct diag_session *s)
 
 const char *diag_peer_name(const struct diag_session *s, int side)
 {
-    return peer_name(s->peer[side ? 1 : 0]);
+    return s->side[side ? 1 : 0].name;
 }
 
 const char *diag_conn_name(const struct diag_session *s, int side)
@@ -1382,4 +1721,30 @@ const struct diag_raw *diag_raw_get(const struct diag_session *s, size_t i)
 const struct diag_opts *diag_options(const struct diag_session *s)
 {
     return &s->opts;
+}
+
+size_t diag_unused_records(const struct diag_session *s)
+{
+    return s->rec_unused;
+}
+
+const char *diag_pcap_path(const struct diag_session *s, int side)
+{
+    const char *p = s->pcap_path[side ? 1 : 0];
+    return p && (s->offline || !access(p, R_OK)) ? p : NULL;
+}
+
+int diag_capture_window(const struct diag_session *s, int side, double *start, double *end)
+{
+    side = side ? 1 : 0;
+    if (s->cap_win[side][0] <= 0 || s->cap_win[side][1] <= s->cap_win[side][0])
+        return -1;
+    *start = s->cap_win[side][0];
+    *end = s->cap_win[side][1];
+    return 0;
+}
+
+bool diag_is_offline(const struct diag_session *s)
+{
+    return s->offline;
 }

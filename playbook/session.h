@@ -56,8 +56,34 @@ struct diag_raw {
     char *output;         /* stdout + stderr, redacted */
     int exit_status;      /* -1: none */
     char *error;          /* why it did not run to its end, or NULL */
+    int error_code;       /* its remote/err.h code (ERR_NONE when it ran to its end) */
     double started;       /* CLOCK_REALTIME seconds */
     double seconds;       /* how long it took */
+};
+
+/* ---- offline: the steps on recorded outputs ----
+ *
+ * What a finished diagnosis recorded, enough to run every step again with no
+ * network: the outputs as kept (struct diag_raw, in any order), each end's
+ * capture file and capture window, and each peer's connection state.  The
+ * same state machine runs: each command it would send is answered with the
+ * recorded output of the same probe on the same end (the same parsing, the
+ * same DF sweep decisions), each capture is read from its pcap through the
+ * same stream decoder, and the same rules judge.  `replay --check` and
+ * `merge` use it (playbook/replay.h). */
+struct diag_record_peer {
+    const char *name;          /* "gw-a"; NULL: no such end */
+    bool collected;            /* false: this end was not collected (one end only) */
+    bool connected;
+    const char *connect_error; /* when not connected */
+    const char *pcap;          /* its capture file, or NULL */
+    double window_start, window_end; /* CLOCK_REALTIME span of the capture window, 0: unknown */
+};
+
+struct diag_record {
+    struct diag_record_peer peer[2];
+    const struct diag_raw *raws;
+    size_t n_raws;
 };
 
 struct diag_session;
@@ -66,6 +92,10 @@ typedef void (*diag_progress_fn)(const struct diag_session *s, void *ud);
 /* The peers are borrowed (the caller frees them after the session); they
  * may be in any state: the session connects them.  0/-1 style: NULL on error. */
 struct diag_session *diag_new(struct peer *a, struct peer *b, const struct diag_opts *o, struct err *e);
+/* A session on recorded material: diag_start() then runs every step to its
+ * end at once (diag_done() is true on return).  The record is read during
+ * diag_start() only (everything kept is copied).  NULL on error. */
+struct diag_session *diag_new_offline(const struct diag_record *r, const struct diag_opts *o, struct err *e);
 void diag_free(struct diag_session *s);
 void diag_on_progress(struct diag_session *s, diag_progress_fn fn, void *ud);
 
@@ -97,5 +127,14 @@ int diag_exit_status(const struct diag_session *s);
 const struct diag_opts *diag_options(const struct diag_session *s);
 size_t diag_raw_count(const struct diag_session *s);
 const struct diag_raw *diag_raw_get(const struct diag_session *s, size_t i);
+/* The recorded outputs the offline session did not use (0 live): a bundle
+ * re-run (or exported with more than the steps asked for) says so. */
+size_t diag_unused_records(const struct diag_session *s);
+/* Where an end's capture is (pcap_dir/a.pcap live, the record's file
+ * offline), NULL when there is none. */
+const char *diag_pcap_path(const struct diag_session *s, int side);
+/* The capture window of an end (CLOCK_REALTIME), 0 / -1 when it did not run. */
+int diag_capture_window(const struct diag_session *s, int side, double *start, double *end);
+bool diag_is_offline(const struct diag_session *s);
 
 #endif

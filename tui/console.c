@@ -621,7 +621,8 @@ static void export_bundle(struct console *c)
         const struct diag_raw *d = diag_raw_get(c->diag, i);
         raws[n++] = (struct bundle_raw){d->side, d->step, d->what, d->line, d->output,
                                         d->output ? strlen(d->output) : 0, d->exit_status, d->error,
-                                        d->started, d->started + d->seconds};
+                                        d->started, d->started + d->seconds,
+                                        d->error_code ? err_code_name(d->error_code) : NULL};
     }
 #endif
     struct bundle_input in = {0};

@@ -2,7 +2,8 @@
 # Evidence bundles from the lab (issue 8): `diagnose --bundle` after each
 # scenario (healthy, esp-drop-to-b, udp4500-drop-to-a), then on every bundle:
 # `verify` passes (folder and .tar.gz), `replay --check` recomputes the
-# correlation from the two pcaps and finds it equal, the lab's PSK appears in
+# correlation from the two pcaps and the findings from the raw outputs and
+# pcaps (the steps run offline) and finds both equal, the lab's PSK appears in
 # no file (nor in the packed .tar.gz), a tampered file makes `verify` fail
 # naming it; and a half-bundle pair merged gives a verifiable two-end bundle.
 # One lab instance of its own (NATLAB_ID), always torn down.
@@ -66,6 +67,11 @@ checks() {
     if [ $rc = 0 ] && grep -q "correlation: recomputed from both pcaps, equal" <<<"$out"; then
         ok "$name: replay --check: correlation recomputed and equal"
     else ko "$name: replay --check (exit $rc): $(tr '\n' ' ' <<<"$out")"; fi
+    # the five steps run again offline on the recorded outputs and pcaps: the same findings
+    if grep -q "^findings: recomputed from the raw outputs and pcaps, equal to findings.json" <<<"$out" &&
+        ! grep -q "^note:" <<<"$out"; then
+        ok "$name: replay --check: findings recomputed offline and equal"
+    else ko "$name: replay --check findings: $(grep -E '^(findings|note):' <<<"$out" | tr '\n' ' ')"; fi
     # the PSK, anywhere: every file of the folder, and the packed archive's content
     if grep -rqaF -- "$psk" "$b"; then ko "$name: the lab PSK is in $(grep -rlaF -- "$psk" "$b" | head -1)"
     else ok "$name: no file holds the lab PSK"; fi
