@@ -326,15 +326,28 @@ static bool looks_like_error(struct span line)
            span_find(line, "Permission denied") || span_find(line, "Operation not permitted");
 }
 
-int xfrm_parse_states_text(const char *text, size_t len, struct xfrm_fact *f, struct err *e)
+/* The block structure both listings share: a head line at indent 0 starts an
+ * item ("src A dst B"), indented lines are its details.  The driver reads the
+ * lines, says where the output is an error message, cut short or garbled, and
+ * leaves the meaning of each line to the callbacks. */
+struct blocks {
+    const char *what;            /* "ip xfrm state" */
+    const char *noun;            /* "state": "line N is not a state head" */
+    const char *unfinished;      /* "SA without its proto line" */
+    const char *last_unfinished; /* "the last SA has no proto line" */
+    int (*start)(void *ctx);                        /* a new item: 0 / -1 out of memory */
+    bool (*started)(const void *ctx);               /* an item is open */
+    bool (*finished)(const void *ctx);              /* the open item has its required line */
+    /* 0; -1 not a head line; -2 when it set e itself */
+    int (*head)(void *ctx, struct span line, size_t lineno, struct err *e);
+    int (*detail)(void *ctx, struct span line);     /* 0 / -1 not understood */
+};
+
+static int parse_blocks(const char *text, size_t len, const struct blocks *b, void *ctx,
+                        struct err *e)
 {
-    free(f->sa);
-    f->sa = NULL;
-    f->n_sa = 0;
     struct span all = {text, len}, line;
     size_t lineno = 0;
-    struct xfrm_sa *sa = NULL;
-    enum sub sub = SUB_NONE;
     while (span_line(&all, &line)) {
         lineno++;
         size_t ind = span_indent(&line);
@@ -342,55 +355,95 @@ int xfrm_parse_states_text(const char *text, size_t len, struct xfrm_fact *f, st
         if (line.len == 0)
             continue;
         if (ind == 0) {
-            if (looks_like_error(line)) {
-                err_set(e, ERR_UNSUPPORTED, "ip xfrm state: %.*s", SPAN_FMT(line));
-                goto fail;
-            }
-            if (sa && !sa->proto[0]) {
-                err_set(e, ERR_TRUNCATED, "ip xfrm state: line %zu: SA without its proto line",
-                        lineno);
-                goto fail;
-            }
-            sa = xfrm_fact_add_sa(f);
-            if (!sa) {
-                err_set(e, ERR_INTERNAL, "out of memory");
-                goto fail;
-            }
-            sub = SUB_NONE;
-            if (head_line(line, sa->src, sizeof sa->src, sa->dst, sizeof sa->dst, NULL) != 0 ||
-                is_prefix(sa->src)) {
-                err_set(e, lineno == 1 ? ERR_UNSUPPORTED : ERR_PARSE,
-                        "ip xfrm state: line %zu is not a state head: %.*s", lineno,
-                        SPAN_FMT(line));
-                goto fail;
-            }
+            if (looks_like_error(line))
+                return err_set(e, ERR_UNSUPPORTED, "%s: %.*s", b->what, SPAN_FMT(line));
+            if (b->started(ctx) && !b->finished(ctx))
+                return err_set(e, ERR_TRUNCATED, "%s: line %zu: %s", b->what, lineno,
+                               b->unfinished);
+            if (b->start(ctx) != 0)
+                return err_set(e, ERR_INTERNAL, "out of memory");
+            int h = b->head(ctx, line, lineno, e);
+            if (h == -2)
+                return -1;
+            if (h != 0)
+                return err_set(e, lineno == 1 ? ERR_UNSUPPORTED : ERR_PARSE,
+                               "%s: line %zu is not a %s head: %.*s", b->what, lineno, b->noun,
+                               SPAN_FMT(line));
             continue;
         }
-        if (!sa) {
-            err_set(e, ERR_UNSUPPORTED, "ip xfrm state: line %zu: detail before any state",
-                    lineno);
-            goto fail;
-        }
-        if (state_detail(sa, line, &sub) != 0) {
-            err_set(e, ERR_PARSE, "ip xfrm state: line %zu not understood: %.*s", lineno,
-                    SPAN_FMT(line));
-            goto fail;
-        }
+        if (!b->started(ctx))
+            return err_set(e, ERR_UNSUPPORTED, "%s: line %zu: detail before any %s", b->what,
+                           lineno, b->noun);
+        if (b->detail(ctx, line) != 0)
+            return err_set(e, ERR_PARSE, "%s: line %zu not understood: %.*s", b->what, lineno,
+                           SPAN_FMT(line));
     }
-    if (sa && !sa->proto[0]) {
-        err_set(e, ERR_TRUNCATED, "ip xfrm state: the last SA has no proto line: output cut short");
-        goto fail;
+    if (b->started(ctx) && !b->finished(ctx))
+        return err_set(e, ERR_TRUNCATED, "%s: %s: output cut short", b->what,
+                       b->last_unfinished);
+    return 0;
+}
+
+struct state_ctx {
+    struct xfrm_fact *f;
+    struct xfrm_sa *sa;
+    enum sub sub;
+};
+
+static int state_start(void *ctx)
+{
+    struct state_ctx *c = ctx;
+    c->sa = xfrm_fact_add_sa(c->f);
+    c->sub = SUB_NONE;
+    return c->sa ? 0 : -1;
+}
+
+static bool state_started(const void *ctx)
+{
+    return ((const struct state_ctx *)ctx)->sa != NULL;
+}
+
+static bool state_finished(const void *ctx)
+{
+    return ((const struct state_ctx *)ctx)->sa->proto[0] != '\0';
+}
+
+static int state_head(void *ctx, struct span line, size_t lineno, struct err *e)
+{
+    struct xfrm_sa *sa = ((struct state_ctx *)ctx)->sa;
+    if (head_line(line, sa->src, sizeof sa->src, sa->dst, sizeof sa->dst, NULL) != 0 ||
+        is_prefix(sa->src))
+        return -1;
+    return 0;
+}
+
+static int state_detail_cb(void *ctx, struct span line)
+{
+    struct state_ctx *c = ctx;
+    return state_detail(c->sa, line, &c->sub);
+}
+
+int xfrm_parse_states_text(const char *text, size_t len, struct xfrm_fact *f, struct err *e)
+{
+    static const struct blocks b = {
+        "ip xfrm state", "state", "SA without its proto line", "the last SA has no proto line",
+        state_start, state_started, state_finished, state_head, state_detail_cb,
+    };
+    free(f->sa);
+    f->sa = NULL;
+    f->n_sa = 0;
+    struct state_ctx c = {f, NULL, SUB_NONE};
+    if (parse_blocks(text, len, &b, &c, e) != 0) {
+        free(f->sa);
+        f->sa = NULL;
+        f->n_sa = 0;
+        return -1;
     }
     /* iproute2 prints an "encap" line whenever the state has XFRMA_ENCAP */
     for (size_t i = 0; i < f->n_sa; i++)
         if (f->sa[i].encap == TRI_UNKNOWN)
             f->sa[i].encap = TRI_NO;
     return 0;
-fail:
-    free(f->sa);
-    f->sa = NULL;
-    f->n_sa = 0;
-    return -1;
 }
 
 static int tmpl_proto_line(struct xfrm_tmpl *t, struct span line)
@@ -444,102 +497,91 @@ static int policy_dir_line(struct xfrm_policy *p, struct span line)
     return p->dir[0] ? 0 : -1;
 }
 
+struct policy_ctx {
+    struct xfrm_fact *f;
+    struct xfrm_policy *p;
+    struct xfrm_tmpl *t;         /* the template whose lines follow */
+};
+
+static int policy_start(void *ctx)
+{
+    struct policy_ctx *c = ctx;
+    c->p = xfrm_fact_add_policy(c->f);
+    c->t = NULL;
+    return c->p ? 0 : -1;
+}
+
+static bool policy_started(const void *ctx)
+{
+    return ((const struct policy_ctx *)ctx)->p != NULL;
+}
+
+static bool policy_finished(const void *ctx)
+{
+    return ((const struct policy_ctx *)ctx)->p->dir[0] != '\0';
+}
+
+static int policy_head(void *ctx, struct span line, size_t lineno, struct err *e)
+{
+    struct xfrm_policy *p = ((struct policy_ctx *)ctx)->p;
+    struct span rest;
+    if (head_line(line, p->src, sizeof p->src, p->dst, sizeof p->dst, &rest) != 0 ||
+        !is_prefix(p->src) || !is_prefix(p->dst))
+        return -1;
+    span_trim(&rest);
+    /* drop the "uid N" that -s adds and "dev X" */
+    const char *uid = span_find(rest, "uid ");
+    if (uid && (uid == rest.p || uid[-1] == ' '))
+        rest.len = (size_t)(uid - rest.p);
+    span_trim(&rest);
+    if (span_copy(rest, p->upspec, sizeof p->upspec) != 0) {
+        err_set(e, ERR_PARSE, "ip xfrm policy: line %zu: selector too long", lineno);
+        return -2;
+    }
+    return 0;
+}
+
+static int policy_detail(void *ctx, struct span line)
+{
+    struct policy_ctx *c = ctx;
+    struct xfrm_policy *p = c->p;
+    struct span rest = line, w1;
+    span_word(&rest, &w1);
+    if (span_eq(w1, "dir") || span_eq(w1, "socket"))
+        return policy_dir_line(p, line);
+    if (span_eq(w1, "tmpl")) {
+        if (p->n_tmpl >= XFRM_TMPL_MAX) {
+            p->more_tmpl = true;
+            c->t = NULL;
+            return 0;
+        }
+        c->t = &p->tmpl[p->n_tmpl++];
+        return head_line(rest, c->t->src, sizeof c->t->src, c->t->dst, sizeof c->t->dst, NULL);
+    }
+    if (span_eq(w1, "proto") && c->t)
+        return tmpl_proto_line(c->t, line);
+    if (span_eq(w1, "level") && c->t) {
+        struct span lv;
+        span_word(&rest, &lv);
+        return span_copy(lv, c->t->level, sizeof c->t->level);
+    }
+    /* lifetime lines, masks, marks, offload: not facts of a policy */
+    return 0;
+}
+
 int xfrm_parse_policies_text(const char *text, size_t len, struct xfrm_fact *f, struct err *e)
 {
+    static const struct blocks b = {
+        "ip xfrm policy", "policy", "policy without dir line",
+        "the last policy has no dir line", policy_start, policy_started, policy_finished,
+        policy_head, policy_detail,
+    };
     free(f->pol);
     f->pol = NULL;
     f->n_pol = 0;
-    struct span all = {text, len}, line;
-    size_t lineno = 0;
-    struct xfrm_policy *p = NULL;
-    struct xfrm_tmpl *t = NULL;
-    enum sub sub = SUB_NONE;
-    while (span_line(&all, &line)) {
-        lineno++;
-        size_t ind = span_indent(&line);
-        span_trim(&line);
-        if (line.len == 0)
-            continue;
-        if (ind == 0) {
-            if (looks_like_error(line)) {
-                err_set(e, ERR_UNSUPPORTED, "ip xfrm policy: %.*s", SPAN_FMT(line));
-                goto fail;
-            }
-            if (p && !p->dir[0]) {
-                err_set(e, ERR_TRUNCATED, "ip xfrm policy: line %zu: policy without dir line",
-                        lineno);
-                goto fail;
-            }
-            p = xfrm_fact_add_policy(f);
-            t = NULL;
-            sub = SUB_NONE;
-            if (!p) {
-                err_set(e, ERR_INTERNAL, "out of memory");
-                goto fail;
-            }
-            struct span rest;
-            if (head_line(line, p->src, sizeof p->src, p->dst, sizeof p->dst, &rest) != 0 ||
-                !is_prefix(p->src) || !is_prefix(p->dst)) {
-                err_set(e, lineno == 1 ? ERR_UNSUPPORTED : ERR_PARSE,
-                        "ip xfrm policy: line %zu is not a policy head: %.*s", lineno,
-                        SPAN_FMT(line));
-                goto fail;
-            }
-            span_trim(&rest);
-            /* drop the "uid N" that -s adds and "dev X" */
-            const char *uid = span_find(rest, "uid ");
-            if (uid && (uid == rest.p || uid[-1] == ' '))
-                rest.len = (size_t)(uid - rest.p);
-            span_trim(&rest);
-            if (span_copy(rest, p->upspec, sizeof p->upspec) != 0) {
-                err_set(e, ERR_PARSE, "ip xfrm policy: line %zu: selector too long", lineno);
-                goto fail;
-            }
-            continue;
-        }
-        if (!p) {
-            err_set(e, ERR_UNSUPPORTED, "ip xfrm policy: line %zu: detail before any policy",
-                    lineno);
-            goto fail;
-        }
-        struct span rest = line, w1;
-        span_word(&rest, &w1);
-        int bad = 0;
-        if (span_eq(w1, "dir") || span_eq(w1, "socket")) {
-            bad = policy_dir_line(p, line);
-            sub = SUB_NONE;
-        } else if (span_eq(w1, "tmpl")) {
-            sub = SUB_NONE;
-            if (p->n_tmpl >= XFRM_TMPL_MAX) {
-                p->more_tmpl = true;
-                t = NULL;
-                continue;
-            }
-            t = &p->tmpl[p->n_tmpl++];
-            bad = head_line(rest, t->src, sizeof t->src, t->dst, sizeof t->dst, NULL);
-        } else if (span_eq(w1, "proto") && t) {
-            bad = tmpl_proto_line(t, line);
-        } else if (span_eq(w1, "level") && t) {
-            struct span lv;
-            span_word(&rest, &lv);
-            bad = span_copy(lv, t->level, sizeof t->level);
-        } else if (span_eq(line, "lifetime config:")) {
-            sub = SUB_LFT_CFG;
-        } else if (span_eq(line, "lifetime current:")) {
-            sub = SUB_LFT_CUR;
-        }
-        /* lifetime lines, masks, marks, offload: not facts of a policy */
-        if (bad) {
-            err_set(e, ERR_PARSE, "ip xfrm policy: line %zu not understood: %.*s", lineno,
-                    SPAN_FMT(line));
-            goto fail;
-        }
-    }
-    (void)sub;
-    if (p && !p->dir[0]) {
-        err_set(e, ERR_TRUNCATED, "ip xfrm policy: the last policy has no dir line: output cut short");
+    struct policy_ctx c = {f, NULL, NULL};
+    if (parse_blocks(text, len, &b, &c, e) != 0)
         goto fail;
-    }
     for (size_t i = 0; i < f->n_pol; i++)
         for (size_t k = 0; k < f->pol[i].n_tmpl; k++)
             if (!f->pol[i].tmpl[k].proto[0]) {
