@@ -35,39 +35,52 @@ static void load_policies(const char *rel, struct xfrm_fact *f)
     free(t);
 }
 
+/* Real (UML, Linux 6.1): gw-b after netem duplicated and corrupted packets toward
+ * it; two CHILD_SAs (aes128gcm16-esn, aes128-sha256), one rekeyed. */
 static void test_xfrm_state_reads_esp_in_udp_and_counters(void **state)
 {
     struct xfrm_fact f;
-    load_states("iproute2/ip-s-xfrm-state.natt.reconstructed.txt", &f);
-    assert_int_equal(f.n_sa, 4);
+    load_states("xfrm_nl/impaired/gw-b.ip-s-xfrm-state-nokeys.txt", &f);
+    assert_int_equal(f.n_sa, 5);
     const struct xfrm_sa *s = &f.sa[0];
-    assert_string_equal(s->src, "192.168.77.2");
-    assert_string_equal(s->dst, "198.51.100.20");
+    assert_string_equal(s->src, "198.51.100.20");
+    assert_string_equal(s->dst, "203.0.113.10");
     assert_string_equal(s->proto, "esp");
-    assert_int_equal(s->spi.v, 0xc89904f1);
-    assert_int_equal(s->reqid.v, 1);
+    assert_int_equal(s->spi.v, 0xcd64f82a);
+    assert_int_equal(s->reqid.v, 2);
     assert_string_equal(s->mode, "tunnel");
     assert_int_equal(s->encap, TRI_YES);
     assert_string_equal(s->encap_type, "espinudp");
     assert_int_equal(s->encap_sport.v, 4500);
     assert_int_equal(s->encap_dport.v, 4500);
     assert_string_equal(s->encap_oa, "0.0.0.0");
-    assert_string_equal(s->aead, "rfc4106(gcm(aes))");
-    assert_string_equal(s->enc, "");
+    assert_string_equal(s->aead, "");
+    assert_string_equal(s->enc, "cbc(aes)");
+    assert_string_equal(s->auth, "hmac(sha256)");
     assert_int_equal(s->esn, TRI_NO);
-    assert_int_equal(s->oseq.v, 5);
+    assert_int_equal(s->oseq.v, 0x1f);
     assert_int_equal(s->seq.v, 0);
     assert_false(s->seq_hi.known);
-    assert_int_equal(s->cur_bytes.v, 640);
-    assert_int_equal(s->cur_packets.v, 5);
+    assert_int_equal(s->cur_bytes.v, 2604);
+    assert_int_equal(s->cur_packets.v, 31);
     assert_int_equal(s->hard_add_expires.v, 3960);
-    assert_int_equal(s->soft_add_expires.v, 3394);
-    assert_string_equal(s->add_time, "2026-12-05 09:29:05");
-    assert_string_equal(f.sa[2].enc, "cbc(aes)");
-    assert_string_equal(f.sa[2].auth, "hmac(sha256)");
-    assert_string_equal(f.sa[2].use_time, "-");
-    assert_int_equal(f.sa[3].stat_replay.v, 3);
-    assert_int_equal(f.sa[3].stat_failed.v, 2);
+    assert_int_equal(s->soft_add_expires.v, 3434);
+    assert_string_equal(s->add_time, "2026-12-05 13:04:32");
+    assert_string_equal(s->use_time, "2026-12-05 13:04:44");
+    /* the inbound SA behind netem: duplicates are replays, corrupted ones failed */
+    assert_int_equal(f.sa[1].seq.v, 0x20);
+    assert_int_equal(f.sa[1].stat_replay.v, 8);
+    assert_int_equal(f.sa[1].stat_failed.v, 1);
+    /* ESN: "anti-replay esn context" */
+    s = &f.sa[4];
+    assert_string_equal(s->aead, "rfc4106(gcm(aes))");
+    assert_int_equal(s->esn, TRI_YES);
+    assert_int_equal(s->seq.v, 0x19);
+    assert_true(s->seq_hi.known && s->seq_hi.v == 0);
+    assert_true(s->oseq_hi.known && s->oseq_hi.v == 0);
+    assert_int_equal(s->esn_replay_window.v, 32);
+    assert_int_equal(s->stat_replay.v, 3);
+    assert_int_equal(s->stat_failed.v, 1);
     xfrm_fact_free(&f);
 }
 
@@ -89,15 +102,34 @@ static void test_xfrm_state_esn_ipv6_64bit_counters(void **state)
     xfrm_fact_free(&f);
 }
 
-static void test_xfrm_state_rekey_shows_two_pairs_of_one_reqid(void **state)
+/* Real (UML): gw-a during a rekey of CHILD_SA net2 (reqid 2): the old inbound SA
+ * is still installed (charon.delete_rekeyed_delay) next to the new pair. */
+static void test_xfrm_state_rekey_shows_old_and_new_sa_of_one_reqid(void **state)
 {
     struct xfrm_fact f;
-    load_states("iproute2/ip-s-xfrm-state.rekey.reconstructed.txt", &f);
-    assert_int_equal(f.n_sa, 4);
-    for (size_t i = 0; i < 4; i++)
-        assert_int_equal(f.sa[i].reqid.v, 1);
-    assert_int_equal(f.sa[0].cur_packets.v, 42);
-    assert_int_equal(f.sa[2].cur_packets.v, 0);
+    load_states("xfrm_nl/rekey/gw-a.ip-s-xfrm-state-nokeys.txt", &f);
+    assert_int_equal(f.n_sa, 5);
+    size_t in2 = 0, out2 = 0;
+    const struct xfrm_sa *in[2] = {NULL, NULL};
+    for (size_t i = 0; i < f.n_sa; i++) {
+        if (f.sa[i].reqid.v != 2)
+            continue;
+        if (strcmp(f.sa[i].dst, "192.168.77.2") == 0) {
+            if (in2 < 2)
+                in[in2] = &f.sa[i];
+            in2++;
+        } else {
+            out2++;
+        }
+    }
+    assert_int_equal(in2, 2);
+    assert_int_equal(out2, 1);
+    /* the kernel lists the newer SA first: 2 packets since the rekey, the old one 3
+     * from before, added earlier */
+    assert_int_equal(in[0]->cur_packets.v, 2);
+    assert_int_equal(in[1]->cur_packets.v, 3);
+    assert_true(strcmp(in[1]->add_time, in[0]->add_time) < 0);
+    assert_int_not_equal(in[0]->spi.v, in[1]->spi.v);
     xfrm_fact_free(&f);
 }
 
@@ -153,7 +185,7 @@ static void test_xfrm_state_never_keeps_key_material(void **state)
 static void test_xfrm_state_truncated_or_garbled_is_an_error(void **state)
 {
     size_t n;
-    char *t = fixture_load("iproute2/ip-s-xfrm-state.natt.reconstructed.txt", &n);
+    char *t = fixture_load("xfrm_nl/impaired/gw-b.ip-s-xfrm-state-nokeys.txt", &n);
     struct xfrm_fact f = {0};
     struct err e = {0};
     /* cut right after a head line */
@@ -161,7 +193,8 @@ static void test_xfrm_state_truncated_or_garbled_is_an_error(void **state)
     assert_int_equal(xfrm_parse_states_text(t, (size_t)(second - t) + 30, &f, &e), -1);
     assert_int_equal(e.code, ERR_TRUNCATED);
     assert_int_equal(f.n_sa, 0);
-    char *c = strstr(t, "420(bytes)");
+    char *c = strstr(t, "2604(bytes)");
+    assert_non_null(c);
     c[1] = 'Z';
     assert_int_equal(xfrm_parse_states_text(t, n, &f, &e), -1);
     assert_int_equal(e.code, ERR_PARSE);
@@ -266,7 +299,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_xfrm_state_reads_esp_in_udp_and_counters),
         cmocka_unit_test(test_xfrm_state_esn_ipv6_64bit_counters),
-        cmocka_unit_test(test_xfrm_state_rekey_shows_two_pairs_of_one_reqid),
+        cmocka_unit_test(test_xfrm_state_rekey_shows_old_and_new_sa_of_one_reqid),
         cmocka_unit_test(test_xfrm_state_real_larval_without_stats),
         cmocka_unit_test(test_xfrm_state_empty_output_is_no_state),
         cmocka_unit_test(test_xfrm_state_never_keeps_key_material),
