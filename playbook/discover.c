@@ -87,3 +87,27 @@ void discover_conn(const struct discover_side *a, const struct discover_side *b,
         out->result = DISCOVER_AMBIGUOUS;
     }
 }
+
+const char *discover_alone(const struct discover_side *s, const char *want)
+{
+    for (size_t i = 0; want && i < s->n_conns; i++)
+        if (s->conns[i].name && !strcmp(s->conns[i].name, want))
+            return s->conns[i].name;
+    if (want)
+        return NULL;
+    if (s->n_conns == 1)
+        return s->conns[0].name;
+    const char *only = NULL;
+    for (size_t k = 0; k < s->n_sas; k++) {
+        const char *n = s->sas[k].name;
+        if (!n)
+            continue;
+        if (only && strcmp(only, n))
+            return NULL; /* SAs of two connections: no guess */
+        only = n;
+    }
+    for (size_t i = 0; only && i < s->n_conns; i++) /* and it must be configured */
+        if (s->conns[i].name && !strcmp(s->conns[i].name, only))
+            return s->conns[i].name;
+    return NULL;
+}

@@ -46,4 +46,11 @@ struct discover_out {
 void discover_conn(const struct discover_side *a, const struct discover_side *b, const char *want,
                    struct discover_out *out);
 
+/* The connection of one side alone, for when the other side's list could not
+ * be read (sudo refused, swanctl missing, not connected): `want` when this
+ * side has it; else its only connection; else the only connection one of its
+ * IKE SAs belongs to.  NULL when that does not name exactly one (pointer into
+ * the input). */
+const char *discover_alone(const struct discover_side *s, const char *want);
+
 #endif

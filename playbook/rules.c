@@ -170,11 +170,15 @@ static void step_transport(const struct diag_in *in, struct findings *out)
             blocked = true;
         }
         if (!p->daemon) {
-            const char *kv[] = {"peer", nz(p->name), NULL};
-            struct finding *f = add(out, "transport.no_daemon", STEP_TRANSPORT, SEV_FAILURE, kv,
-                                    "%s: no IKE daemon answers (neither strongSwan nor Libreswan)", nz(p->name));
-            if (f)
-                finding_add_evidence(f, p->name, "swanctl --version; ipsec --version", NULL);
+            /* swanctl needs root: with sudo refused whether a daemon runs is
+             * not known (peer.no_sudo says why), so it is not claimed */
+            if (p->sudo != TRI_NO) {
+                const char *kv[] = {"peer", nz(p->name), NULL};
+                struct finding *f = add(out, "transport.no_daemon", STEP_TRANSPORT, SEV_FAILURE, kv,
+                                        "%s: no IKE daemon answers (neither strongSwan nor Libreswan)", nz(p->name));
+                if (f)
+                    finding_add_evidence(f, p->name, "swanctl --version; ipsec --version", NULL);
+            }
             blocked = true;
         } else if (!p->conn.name) {
             const char *kv[] = {"peer", nz(p->name), NULL};
@@ -1104,8 +1108,8 @@ static void step_timers(const struct diag_in *in, struct findings *out)
 
     if (!bad) {
         struct finding *f = add(out, "timers.ok", STEP_TIMERS, SEV_OK, NULL,
-                                "proposals compatible, DPD %d s / %d s, no SA churn", a->conn.dpd_delay,
-                                b->conn.dpd_delay);
+                                "proposals compatible, DPD %d s / %d s%s", a->conn.dpd_delay, b->conn.dpd_delay,
+                                churn ? "" : ", no SA churn");
         for (int i = 0; f && i < 2; i++)
             if (peers[i]->ike.proposal || peers[i]->child.proposal)
                 finding_add_evidence(f, peers[i]->name, src_sas(peers[i]), "IKE %s, ESP %s",

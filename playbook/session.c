@@ -762,12 +762,17 @@ static void do_discover(struct diag_session *s)
         }
         buf_free(&b);
         s->nodiag = true;
-    } else if (s->conn_opt) {
-        /* the name given may exist on one side only: take it where it exists */
-        for (int i = 0; i < 2; i++)
-            for (size_t k = 0; s->side[i].have_conns && k < s->side[i].conns.n_conn; k++)
-                if (!strcmp(s->side[i].conns.conn[k].name, s->conn_opt))
-                    s->side[i].conn_want = s->conn_opt;
+    } else {
+        /* No pair: the name given may exist on one side only, and when one
+         * end's list could not be read (sudo refused, swanctl missing, not
+         * connected) the other end is still diagnosed with its connection. */
+        for (int i = 0; i < 2; i++) {
+            if (!s->conn_opt && s->side[1 - i].have_conns)
+                continue; /* both lists read and none joins them: a real finding */
+            const char *n = discover_alone(&side[i], s->conn_opt);
+            if (n)
+                s->side[i].conn_want = strpool_dup(&s->side[i].pool, n, strlen(n));
+        }
     }
 out:
     for (int i = 0; i < 2; i++) {

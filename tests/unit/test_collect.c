@@ -305,6 +305,34 @@ static void test_discovery_matches_addresses_and_nat(void **state)
     assert_int_equal(d.result, DISCOVER_NONE); /* "two" does not exist on A */
 }
 
+/* One end's list unread (sudo refused, swanctl missing): the other end is
+ * still diagnosed with its own connection, when that is not a guess. */
+static void test_discovery_alone_takes_the_only_or_the_named_connection(void **state)
+{
+    (void)state;
+    struct discover_conn one[] = {{"site", {"192.168.77.2"}, {"198.51.100.20"}}};
+    struct discover_side s1 = {one, 1, NULL, 0};
+    assert_string_equal(discover_alone(&s1, NULL), "site");
+    assert_string_equal(discover_alone(&s1, "site"), "site");
+    assert_null(discover_alone(&s1, "other")); /* a name given that is not there */
+
+    struct discover_conn two[] = {{"site", {"192.168.77.2"}, {"198.51.100.20"}},
+                                  {"lab", {"192.168.77.2"}, {"192.0.2.99"}}};
+    struct discover_sa up[] = {{"lab", "192.168.77.2", "192.0.2.99"}, {"lab", "192.168.77.2", "192.0.2.99"}};
+    struct discover_side s2 = {two, 2, NULL, 0};
+    assert_null(discover_alone(&s2, NULL)); /* two connections, no SA: no guess */
+    s2 = (struct discover_side){two, 2, up, 2};
+    assert_string_equal(discover_alone(&s2, NULL), "lab"); /* the one with SAs */
+    struct discover_sa both[] = {{"lab", "192.168.77.2", "192.0.2.99"}, {"site", "192.168.77.2", "198.51.100.20"}};
+    s2 = (struct discover_side){two, 2, both, 2};
+    assert_null(discover_alone(&s2, NULL)); /* SAs of both */
+    struct discover_sa gone[] = {{"old", "192.168.77.2", "192.0.2.1"}};
+    s2 = (struct discover_side){two, 2, gone, 1};
+    assert_null(discover_alone(&s2, NULL)); /* an SA of a connection no longer configured */
+    struct discover_side none = {NULL, 0, NULL, 0};
+    assert_null(discover_alone(&none, NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,6 +350,7 @@ int main(void)
         cmocka_unit_test(test_charon_log_counts),
         cmocka_unit_test(test_batch_round_trip_and_forged_markers),
         cmocka_unit_test(test_discovery_matches_addresses_and_nat),
+        cmocka_unit_test(test_discovery_alone_takes_the_only_or_the_named_connection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -728,6 +728,48 @@ static void test_sa_churn_from_logs(void **state)
     expect(w, "timers.sa_churn", STEP_TIMERS, SEV_FAILURE);
 }
 
+/* The lab with sudo refused on gw-b: swanctl could not be asked, so no
+ * "no IKE daemon" is claimed; peer.no_sudo names the peer and the diagnosis
+ * cannot be made (exit 3). */
+static void test_sudo_refused_is_said_and_no_daemon_is_not_claimed(void **state)
+{
+    struct world *w = *state;
+    w->b.sudo = TRI_NO;
+    w->b.daemon = NULL;
+    memset(&w->b.conn, 0, sizeof w->b.conn);
+    w->b.gaps[0] = (struct pf_gap){STEP_TRANSPORT, "swanctl --list-sas --raw", "sudo -n refused"};
+    w->b.n_gaps = 1;
+    run_all(w);
+    const struct finding *f = expect(w, "peer.no_sudo", STEP_TRANSPORT, SEV_FAILURE);
+    assert_non_null(strstr(f->title, "gw-b"));
+    assert_null(findings_find(&w->fs, "transport.no_daemon"));
+    assert_null(findings_find(&w->fs, "transport.no_conn"));
+    expect(w, "transport.not_run", STEP_TRANSPORT, SEV_WARNING);
+    assert_true(rules_cannot_diagnose(&w->fs));
+    /* swanctl answering nothing with sudo working is still "no daemon" */
+    w->b.sudo = TRI_YES;
+    run_all(w);
+    expect(w, "transport.no_daemon", STEP_TRANSPORT, SEV_FAILURE);
+}
+
+/* An IKE daemon restarted during the capture: SAs re-established is a warning,
+ * and the timers summary does not also say "no SA churn". */
+static void test_churn_is_not_denied_by_the_timers_summary(void **state)
+{
+    struct world *w = *state;
+    w->r.a_to_b.ike_sa_init = 1;
+    w->a.logs.ike_established = 1;
+    run_all(w);
+    expect(w, "timers.sa_churn", STEP_TIMERS, SEV_WARNING);
+    const struct finding *ok = findings_find(&w->fs, "timers.ok");
+    assert_non_null(ok);
+    assert_null(strstr(ok->title, "no SA churn"));
+    w->r.a_to_b.ike_sa_init = 0;
+    w->a.logs.ike_established = 0;
+    run_all(w);
+    assert_non_null(strstr(findings_find(&w->fs, "timers.ok")->title, "no SA churn"));
+}
+
 static void test_gaps_become_not_run_findings(void **state)
 {
     struct world *w = *state;
@@ -819,6 +861,8 @@ int main(void)
         T(test_dpd_aggressive_alone_warns_with_loss_fails),
         T(test_sa_churn_from_logs),
         T(test_gaps_become_not_run_findings),
+        T(test_sudo_refused_is_said_and_no_daemon_is_not_claimed),
+        T(test_churn_is_not_denied_by_the_timers_summary),
         T(test_every_documented_id_has_a_decision_and_every_step_prose),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
