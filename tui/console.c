@@ -40,6 +40,7 @@
 #define SAS_EVERY_MS 3000       /* SA counters refreshed this often */
 #define GRACE_NS 500000000LL    /* a packet not seen at the other end ~1 s later is lost */
 #define CAPTURE_LIMIT_DEFAULT 600u
+#define RECONNECT_MS 5000       /* a peer that dropped is tried again this often */
 #define MAX_FDS 64
 
 static const char *const sas_command = "swanctl --list-sas --raw";
@@ -49,6 +50,9 @@ struct side {
     struct console *con;
     struct peer *peer;
     int was_ready;
+    int ready;              /* READY at the last check */
+    int64_t reconnect_ms;   /* dropped: when to try again (0: not scheduled) */
+    int drops;              /* times the link dropped */
     int hostkey_answered;   /* the user said no: stop asking */
     char error[320];
     /* SA counters */
@@ -434,24 +438,54 @@ static void capture_stop_both(struct console *c)
 
 /* ---- peers and the host key question ------------------------------------- */
 
-static void peers_check(struct console *c)
+/* A peer that was ready and dropped (link cut, gateway rebooting) is tried
+ * again every RECONNECT_MS while the other end goes on; once it is back, its
+ * capture starts again if one was wanted (the pcap of this end goes on in the
+ * same file: what came before the cut is kept). */
+static void peers_check(struct console *c, int64_t now)
 {
     for (int i = 0; i < 2; i++) {
         struct side *s = &c->side[i];
         enum peer_state st = peer_state(s->peer);
-        if (st == PEER_READY && !s->was_ready) {
+        if (st == PEER_READY && !s->ready) {
+            if (s->was_ready) {
+                say(c, "%s: reconnected%s", peer_name(s->peer),
+                    s->want_capture ? "; its capture starts again" : "");
+                if (s->want_capture && s->cap_state == MC_STOPPED)
+                    s->cap_state = MC_OFF; /* the loop starts it */
+            }
             s->was_ready = 1;
+            s->ready = 1;
+            s->reconnect_ms = 0;
+            s->error[0] = '\0';
             s->sas_next_ms = 0;
+            c->dirty = 1;
+        } else if (st != PEER_READY && s->ready) {
+            s->ready = 0;
+            s->drops++;
             c->dirty = 1;
         }
         if (st == PEER_FAILED) {
             const struct err *pe = peer_error(s->peer);
-            if (strcmp(s->error, pe->msg)) {
-                copy(s->error, sizeof s->error, pe->msg);
+            int retry = s->was_ready && pe->code != ERR_HOSTKEY_UNKNOWN && pe->code != ERR_HOSTKEY_CHANGED &&
+                        pe->code != ERR_AUTH;
+            char why[sizeof s->error];
+            snprintf(why, sizeof why, "%.250s%s", pe->msg, retry ? "; reconnecting every 5 s" : "");
+            if (strcmp(s->error, why)) {
+                copy(s->error, sizeof s->error, why);
                 c->dirty = 1;
             }
             if (s->cap_state == MC_RUNNING || s->cap_state == MC_STARTING)
                 capture_ended(c, s, NULL);
+            if (retry) {
+                if (!s->reconnect_ms) {
+                    s->reconnect_ms = now + RECONNECT_MS;
+                } else if (now >= s->reconnect_ms) {
+                    s->reconnect_ms = now + RECONNECT_MS;
+                    peer_connect(s->peer, NULL);
+                    c->dirty = 1;
+                }
+            }
         }
     }
 }
@@ -525,7 +559,7 @@ static void model_update(struct console *c)
         case PEER_READY: e->link = ML_READY; break;
         case PEER_FAILED:
         case PEER_CLOSED: e->link = s->was_ready ? ML_DISCONNECTED : ML_FAILED; break;
-        default: e->link = ML_CONNECTING; break;
+        default: e->link = s->was_ready ? ML_DISCONNECTED : ML_CONNECTING; break; /* reconnecting */
         }
         if (hostkey_question(s)) {
             e->link = ML_HOSTKEY;
@@ -963,7 +997,7 @@ int console_run(const struct console_opts *o)
 
     while (!console_stop) {
         int64_t now = mono_ms();
-        peers_check(c);
+        peers_check(c, now);
         if (!c->diag_started && !o->no_diagnose && peers_settled(c))
             diagnosis_start(c);
         for (int i = 0; i < 2; i++) {

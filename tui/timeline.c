@@ -492,10 +492,10 @@ size_t timeline_settle(struct timeline *t, int64_t now_ns, int64_t grace_ns)
 {
     int64_t horizon[2];
     for (int x = 0; x < 2; x++) {
-        if (t->span_end[x])
-            horizon[x] = t->span_end[x] + grace_ns;
-        else
-            horizon[x] = t->last_ts[x] > now_ns - grace_ns ? t->last_ts[x] : now_ns - grace_ns;
+        /* an ended capture has nothing more to show: what it did not show
+         * by its end is settled, and after it as time goes by (outside) */
+        int64_t h = t->span_end[x] ? t->span_end[x] + grace_ns : t->last_ts[x];
+        horizon[x] = h > now_ns - grace_ns ? h : now_ns - grace_ns;
     }
     size_t n = 0;
     for (; t->settle < t->end; t->settle++) {

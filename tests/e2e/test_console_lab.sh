@@ -5,7 +5,11 @@
 # written to known_hosts only after 'y'; step 2 turns to failure with the
 # finding reach.esp_lost_a_to_b; the loss is marked on B's side (the
 # receiving side); navigation, filters, export; resizing keeps a clean
-# screen; quitting leaves no tcpdump on either gateway.
+# screen; gw-b's management link cut mid-capture (nft drop on its mgmt0) and
+# restored: gw-a's capture goes on, gw-b is shown DISCONNECTED, a bundle
+# exported during the cut holds what gw-b captured before it, the console
+# reconnects and gw-b's capture resumes, and the cut session's tcpdump does
+# not stay behind; quitting leaves no tcpdump on either gateway.
 # Args: tunnelscope binary, source dir.  Needs root (network namespaces).
 set -u
 bin=$(readlink -f "$1")
@@ -30,6 +34,7 @@ check() {
 }
 
 cleanup() {
+    mgmt_uncut
     tmux -L "$sock" kill-server >/dev/null 2>&1
     [ -n "$pingpid" ] && kill "$pingpid" >/dev/null 2>&1
     "$natlab" down >/dev/null 2>&1
@@ -66,7 +71,7 @@ start() {
     local s=$1 x=$2 y=$3
     shift 3
     tmux -L "$sock" new-session -d -s "$s" -x "$x" -y "$y" \
-        "cd $work && env LANG=C.UTF-8 $natlab exec $bin gw-a gw-b $*; echo CONSOLE-EXIT=\$?; sleep 600"
+        "cd $work && env LANG=C.UTF-8 TMPDIR=$work/tmp $natlab exec $bin gw-a gw-b $*; echo CONSOLE-EXIT=\$?; sleep 600"
 }
 # tcpdump processes inside this lab's gateways
 lab_tcpdumps() {
@@ -78,7 +83,21 @@ lab_tcpdumps() {
     echo $n
 }
 
+# the number after LABEL on the last screen ("A→B sent 1234" -> 1234; 0 when not there)
+count() { local n; n=$(grep -oE "$1 [0-9]+" <<<"$screen" | head -1 | grep -oE "[0-9]+$"); echo "${n:-0}"; }
+# packets in a pcap file (tcpdump reading a file: no capture)
+pcap_count() { tcpdump -nr "$1" 2>/dev/null | wc -l; }
+mgmt_cut() { "$natlab" gw gw-b nft -f - <<'NFT'
+table inet tscut {
+  chain in { type filter hook input priority -10; iifname "mgmt0" drop; }
+  chain out { type filter hook output priority -10; oifname "mgmt0" drop; }
+}
+NFT
+}
+mgmt_uncut() { "$natlab" gw gw-b nft delete table inet tscut 2>/dev/null; }
+
 command -v tmux >/dev/null || { echo "FAIL: tmux missing"; exit 1; }
+mkdir -p "$work/tmp"
 "$natlab" up >/dev/null || { echo "FAIL: the lab did not come up"; exit 1; }
 
 # ---- host keys: asked, shown, written only on y --------------------------------
@@ -101,7 +120,7 @@ tmux -L "$sock" kill-session -t hk
 "$natlab" fault esp-drop-to-b >/dev/null
 "$natlab" gw lan-a timeout 240 ping -q -i 0.2 10.20.5.10 >/dev/null 2>&1 &
 pingpid=$!
-start main 200 50 --capture-limit 120
+start main 200 50 --capture-limit 300
 check "the capture runs on both ends" 'wait_for main "capture running" 90'
 # The steps come from the diagnosis engine (playbook/session.h, the same one
 # `diagnose` drives): a build without it has no `diagnose` command.
@@ -158,6 +177,35 @@ check "e writes the evidence bundle" 'wait_for main "evidence bundle written" 60
 bundle=$(ls -d "$work"/tunnelscope-site-*Z 2>/dev/null | head -1)
 check "the bundle has both pcaps, the findings and a manifest" '[ -n "$bundle" ] && [ -s "$bundle/manifest.json" ] && [ -s "$bundle/findings.json" ] && ls "$bundle"/pcap/*.pcap >/dev/null 2>&1'
 check "the bundle verifies" '"$bin" verify "$bundle" >/dev/null 2>&1'
+
+# ---- gw-b's management link cut mid-capture, then restored ----------------------
+"$natlab" clear >/dev/null # traffic both ways again: gw-b sends too
+check "with the fault cleared, B->A packets are seen" 'sleep 3; wait_for main "B→A sent [1-9]" 30'
+grab main
+b_before=$(count "B→A sent")
+mgmt_cut
+check "the cut end is shown DISCONNECTED" 'wait_for main "B gw-b +DISCONNECTED" 60'
+check "the other end stays connected" 'grep -Eq "A gw-a +strongswan +IKE ESTABLISHED" <<<"$screen"'
+printf '%s\n' "$screen" >"$work/screen-200x50-mgmt-cut.txt"
+a_cut=$(count "A→B sent")
+sleep 4
+grab main
+check "the other end's capture keeps going (A->B sent $a_cut -> $(count "A→B sent"))" '[ "$(count "A→B sent")" -gt "$a_cut" ]'
+keys main e
+check "e during the cut writes a bundle" 'wait_for main "evidence bundle written" 60'
+cutbundle=$(ls -dt "$work"/tunnelscope-site-*Z 2>/dev/null | head -1)
+bpcap=$(ls "$cutbundle"/pcap/*gw-b*.pcap 2>/dev/null | head -1)
+check "the bundle of the cut verifies" '[ "$cutbundle" != "$bundle" ] && "$bin" verify "$cutbundle" >/dev/null 2>&1'
+check "it keeps what gw-b captured before the cut ($b_before B->A seen; pcap $(pcap_count "$bpcap"))" \
+      '[ -n "$bpcap" ] && [ "$(pcap_count "$bpcap")" -ge "$b_before" ] && [ "$b_before" -gt 0 ]'
+grab main
+b_cut=$(count "B→A sent")
+mgmt_uncut
+check "the console reconnects to the cut end" 'wait_for main "B gw-b +strongswan +IKE ESTABLISHED" 90'
+check "the cut end's capture resumes (B->A sent grows past $b_cut)" \
+      'end=$((SECONDS + 40)); while [ $SECONDS -lt $end ]; do grab main; [ "$(count "B→A sent")" -gt "$b_cut" ] && break; sleep 1; done; [ "$(count "B→A sent")" -gt "$b_cut" ]'
+check "the cut session's tcpdump on gw-b does not stay (one per gateway)" \
+      'end=$((SECONDS + 40)); while [ $SECONDS -lt $end ] && [ "$(lab_tcpdumps)" != 2 ]; do sleep 1; done; [ "$(lab_tcpdumps)" = 2 ]'
 
 # quit: asks while capturing, then no tcpdump left on either gateway
 check "tcpdump runs on both gateways while capturing" '[ "$(lab_tcpdumps)" = 2 ]'

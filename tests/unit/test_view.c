@@ -388,6 +388,28 @@ static void test_timeline_pairs_keepalives_once_the_clock_offset_is_known(void *
     timeline_free(tl);
 }
 
+/* gw-b's link was cut: its capture ended; what A sends after that is
+ * "not capturing" at B once the grace period has passed, never pending for
+ * ever and never lost, and A's sent count goes on. */
+static void test_timeline_rows_after_the_receivers_capture_ended_settle_as_outside(void **state)
+{
+    (void)state;
+    struct timeline *tl = two_ends();
+    timeline_set_span(tl, 1, T0, T0 + 1000 * MS);
+    timeline_set_spi_dir(tl, SPI_AB, TL_AB);
+    for (uint32_t i = 1; i <= 5; i++) {
+        struct capture_event a = esp("192.168.1.2", "203.0.113.2", SPI_AB, i, T0 + (int64_t)(1 + i) * 1000 * MS, 64);
+        assert_int_equal(timeline_add(tl, 0, &a), 0);
+    }
+    assert_int_equal(timeline_settle(tl, T0 + 8000 * MS, 500 * MS), 5);
+    const struct tl_totals *ab = timeline_totals(tl, TL_AB);
+    assert_int_equal(ab->sent, 5);
+    assert_int_equal(ab->lost, 0);
+    for (uint64_t i = timeline_first(tl); i < timeline_end(tl); i++)
+        assert_true(timeline_row(tl, i)->flags & TL_ROW_OUTSIDE);
+    timeline_free(tl);
+}
+
 static void test_view_marks_a_lost_keepalive_on_the_receiving_side(void **state)
 {
     (void)state;
@@ -876,6 +898,7 @@ int main(void)
         cmocka_unit_test(test_timeline_matches_ike_by_spis_message_id_and_flags),
         cmocka_unit_test(test_timeline_ike_retransmission_is_a_row_of_its_own),
         cmocka_unit_test(test_timeline_pairs_keepalives_once_the_clock_offset_is_known),
+        cmocka_unit_test(test_timeline_rows_after_the_receivers_capture_ended_settle_as_outside),
         cmocka_unit_test(test_view_marks_a_lost_keepalive_on_the_receiving_side),
         T(test_view_80x24_playbook_shows_step2_failure_with_finding),
         T(test_view_80x24_packets_mark_loss_on_the_receiving_side),
