@@ -30,6 +30,7 @@ check() {
         echo "FAIL: $1"
         fail=$((fail + 1))
         [ -n "${screen:-}" ] && printf '%s\n' "--- screen ---" "$screen" "--------------"
+        return 1
     fi
 }
 
@@ -147,7 +148,7 @@ check "Down moves to step 5" 'wait_for main "Playbook: step 5 Proposals" 5'
 keys main 2 l
 check "l filters lost packets only" 'wait_for main "filter: lost-only" 5'
 rows=$(grep -cE "^ +[0-9]+\.[0-9]{3} " <<<"$screen")
-lostrows=$(grep -cE "^ +[0-9]+\.[0-9]{3} .*LOST #" <<<"$screen")
+lostrows=$(grep -cE "^ +[0-9]+\.[0-9]{3} .*LOST (#|IKE #|keepalive)" <<<"$screen")
 check "every packet row shown is a lost one" '[ "$rows" -gt 0 ] && [ "$rows" = "$lostrows" ]'
 keys main x d d
 check "d d filters B->A: no lost row left" 'wait_for main "filter: B->A" 5 && wait_gone main "LOST #" 5'
@@ -191,11 +192,16 @@ a_cut=$(count "A→B sent")
 sleep 4
 grab main
 check "the other end's capture keeps going (A->B sent $a_cut -> $(count "A→B sent"))" '[ "$(count "A→B sent")" -gt "$a_cut" ]'
+nb=$(ls -d "$work"/tunnelscope-site-*Z 2>/dev/null | wc -l)
 keys main e
-check "e during the cut writes a bundle" 'wait_for main "evidence bundle written" 60'
+# (the status line still shows the first export's message: wait for a new folder and its name)
+check "e during the cut writes a second bundle" \
+      'end=$((SECONDS + 90)); while [ $SECONDS -lt $end ] && [ "$(ls -d "$work"/tunnelscope-site-*Z 2>/dev/null | wc -l)" -le "$nb" ]; do sleep 1; done
+       cutbundle=$(ls -dt "$work"/tunnelscope-site-*Z 2>/dev/null | head -1); wait_for main "evidence bundle written: ${cutbundle##*/}" 60'
 cutbundle=$(ls -dt "$work"/tunnelscope-site-*Z 2>/dev/null | head -1)
 bpcap=$(ls "$cutbundle"/pcap/*gw-b*.pcap 2>/dev/null | head -1)
-check "the bundle of the cut verifies" '[ "$cutbundle" != "$bundle" ] && "$bin" verify "$cutbundle" >/dev/null 2>&1'
+check "the bundle of the cut verifies" '[ "$cutbundle" != "$bundle" ] && "$bin" verify "$cutbundle" >"$work/verify.out" 2>&1' ||
+    { echo "bundles: $bundle, $cutbundle"; head -20 "$work/verify.out"; ls -l "$cutbundle"/pcap/; }
 check "it keeps what gw-b captured before the cut ($b_before B->A seen; pcap $(pcap_count "$bpcap"))" \
       '[ -n "$bpcap" ] && [ "$(pcap_count "$bpcap")" -ge "$b_before" ] && [ "$b_before" -gt 0 ]'
 grab main

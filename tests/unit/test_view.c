@@ -565,6 +565,7 @@ static void assert_steps_fit(struct fx *f, int rows, int cols, int expect_cut)
     static const char *const word[] = {NULL, "info", "failure", "warning", "skipped", "ok"};
     struct view v = view_build(&f->m, &f->ui, rows, cols);
     assert_non_null(v.cell);
+    free(text_of(&v)); /* TS_VIEW_DUMP=1 shows it */
     int cut = 0;
     for (int s = STEP_FIRST; s <= STEP_LAST; s++) {
         /* the steps are five rows in order (the pane's rule names the selected one too) */
