@@ -114,6 +114,9 @@ int sysctl_parse_ct_timeouts(const char *text, size_t len, struct ct_timeout_fac
     memset(out, 0, sizeof *out);
     struct span all = {text, len}, line;
     size_t lineno = 0, seen = 0;
+    int positional = 0;
+    bool keyed = false;
+    struct opt_u64 v_only = {0};
     while (span_line(&all, &line)) {
         lineno++;
         span_trim(&line);
@@ -125,6 +128,12 @@ int sysctl_parse_ct_timeouts(const char *text, size_t len, struct ct_timeout_fac
             continue;
         }
         const char *eq = span_find(line, " = ");
+        if (!eq && positional < 2 && !keyed && span_u64(line, &v_only) == 0) {
+            /* `sysctl -n` prints the bare values in the order asked */
+            *(positional++ ? &out->udp_timeout_stream : &out->udp_timeout) = v_only;
+            seen++;
+            continue;
+        }
         if (!eq) {
             memset(out, 0, sizeof *out);
             return err_set(e, lineno == 1 ? ERR_UNSUPPORTED : ERR_PARSE,
@@ -140,6 +149,11 @@ int sysctl_parse_ct_timeouts(const char *text, size_t len, struct ct_timeout_fac
             o = &out->udp_timeout_stream;
         else
             continue;
+        if (positional) {
+            memset(out, 0, sizeof *out);
+            return err_set(e, ERR_PARSE, "sysctl: bare values and 'key = value' lines mixed");
+        }
+        keyed = true;
         if (span_u64(v, o) != 0) {
             memset(out, 0, sizeof *out);
             return err_set(e, ERR_PARSE, "sysctl: %.*s: not a number", SPAN_FMT(k));
@@ -148,6 +162,8 @@ int sysctl_parse_ct_timeouts(const char *text, size_t len, struct ct_timeout_fac
     }
     if (!seen)
         return err_set(e, ERR_TRUNCATED, "sysctl: empty output");
+    if (positional && out->missing) /* a key missing shifts the bare values: which is which is unknown */
+        out->udp_timeout = out->udp_timeout_stream = OPT_UNKNOWN;
     return 0;
 }
 

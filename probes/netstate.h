@@ -35,6 +35,9 @@ struct ct_timeout_fact {
     bool missing;                        /* sysctl said a key does not exist */
 };
 
+/* Reads `sysctl KEY...` ("key = value" lines) and also `sysctl -n
+ * net.netfilter.nf_conntrack_udp_timeout net.netfilter.nf_conntrack_udp_timeout_stream`
+ * (bare values, in that order). */
 int sysctl_parse_ct_timeouts(const char *text, size_t len, struct ct_timeout_fact *out,
                              struct err *e);
 

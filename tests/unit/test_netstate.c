@@ -89,6 +89,30 @@ static void test_sysctl_missing_key_is_unknown(void **state)
     assert_int_equal(e.code, ERR_PARSE);
 }
 
+static void test_sysctl_n_reads_bare_values_in_the_order_asked(void **state)
+{
+    size_t n;
+    char *t = fixture_load("sysctl/udp-timeouts-n.ns.txt", &n);
+    struct ct_timeout_fact f;
+    struct err e = {0};
+    assert_int_equal(sysctl_parse_ct_timeouts(t, n, &f, &e), 0);
+    assert_int_equal(f.udp_timeout.v, 30);
+    assert_int_equal(f.udp_timeout_stream.v, 120);
+    free(t);
+    /* one key missing: the values left cannot be placed */
+    const char *shifted = "sysctl: cannot stat /proc/sys/net/netfilter/nf_conntrack_udp_timeout: No such file\n120\n";
+    assert_int_equal(sysctl_parse_ct_timeouts(shifted, strlen(shifted), &f, &e), 0);
+    assert_true(f.missing);
+    assert_false(f.udp_timeout.known);
+    assert_false(f.udp_timeout_stream.known);
+    /* a third bare value, or both forms at once, is not the two-key command */
+    const char *three = "30\n120\n7\n";
+    assert_int_equal(sysctl_parse_ct_timeouts(three, strlen(three), &f, &e), -1);
+    const char *mixed = "30\nnet.netfilter.nf_conntrack_udp_timeout_stream = 120\n";
+    assert_int_equal(sysctl_parse_ct_timeouts(mixed, strlen(mixed), &f, &e), -1);
+    assert_false(f.udp_timeout.known);
+}
+
 static void test_conntrack_reads_natt_flows(void **state)
 {
     size_t n;
@@ -220,6 +244,7 @@ int main(void)
         cmocka_unit_test(test_ss_nothing_listening_is_empty_not_error),
         cmocka_unit_test(test_ss_without_process_column_keeps_sockets),
         cmocka_unit_test(test_sysctl_reads_udp_timeouts),
+        cmocka_unit_test(test_sysctl_n_reads_bare_values_in_the_order_asked),
         cmocka_unit_test(test_sysctl_missing_key_is_unknown),
         cmocka_unit_test(test_conntrack_reads_natt_flows),
         cmocka_unit_test(test_conntrack_flags_unreplied),
