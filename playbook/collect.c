@@ -1,14 +1,17 @@
 #include "playbook/collect.h"
 
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "playbook/cidr.h"
-#include "probes/capture.h"
+#include "probes/daemonlog.h"
+#include "probes/firewall.h"
+#include "probes/netstate.h"
+#include "probes/ping.h"
 #include "probes/swanctl.h"
+#include "probes/textscan.h"
 #include "remote/err.h"
 
 /* The commands.  Logs: strongSwan's file log where the config names one,
@@ -95,75 +98,6 @@ void collect_gap(struct collect_side *s, int step, const char *probe, const char
         return;
     const char *r = strpool_dup(&s->pool, reason, strlen(reason));
     s->f.gaps[s->f.n_gaps++] = (struct pf_gap){step, probe, r ? r : "out of memory"};
-}
-
-/* A line of text [p, p+n). */
-struct tline {
-    const char *p;
-    size_t n;
-};
-
-static bool next_line(const char **cur, const char *end, struct tline *l)
-{
-    if (*cur >= end)
-        return false;
-    const char *e = memchr(*cur, '\n', (size_t)(end - *cur));
-    l->p = *cur;
-    l->n = e ? (size_t)(e - *cur) : (size_t)(end - *cur);
-    *cur = e ? e + 1 : end;
-    return true;
-}
-
-static const char *line_find(const struct tline *l, const char *needle)
-{
-    size_t m = strlen(needle);
-    if (m > l->n)
-        return NULL;
-    for (size_t i = 0; i + m <= l->n; i++)
-        if (!memcmp(l->p + i, needle, m))
-            return l->p + i;
-    return NULL;
-}
-
-/* The word after `key ` in the line ("dev eth0" -> "eth0"), into the pool. */
-static const char *word_after(struct collect_side *s, const struct tline *l, const char *key)
-{
-    size_t k = strlen(key);
-    for (size_t i = 0; i + k < l->n; i++) {
-        if (memcmp(l->p + i, key, k) || (i && l->p[i - 1] != ' ' && l->p[i - 1] != '\t'))
-            continue;
-        size_t j = i + k;
-        if (l->p[j] != ' ')
-            continue;
-        while (j < l->n && l->p[j] == ' ')
-            j++;
-        size_t w = j;
-        while (j < l->n && !isspace((unsigned char)l->p[j]) && l->p[j] != ';' && l->p[j] != ',')
-            j++;
-        if (j > w)
-            return strpool_dup(&s->pool, l->p + w, j - w);
-    }
-    return NULL;
-}
-
-/* A decimal after `key` (e.g. "mtu " or "mtu="), -1 when absent or absurd. */
-static long num_after(const struct tline *l, const char *key)
-{
-    const char *p = line_find(l, key);
-    if (!p)
-        return -1;
-    p += strlen(key);
-    const char *end = l->p + l->n;
-    while (p < end && *p == ' ')
-        p++;
-    long v = 0;
-    int digits = 0;
-    while (p < end && isdigit((unsigned char)*p) && digits < 9) {
-        v = v * 10 + (*p - '0');
-        p++;
-        digits++;
-    }
-    return digits ? v : -1;
 }
 
 static const char *reason_of(int status, int err_code, const char *errtext)
@@ -361,326 +295,258 @@ const char *collect_local_protected(const struct collect_side *s)
     return NULL;
 }
 
-/* ---- small outputs ----------------------------------------------------------- */
+/* ---- what the rules need from the probes' facts ------------------------------ */
 
-/* ss -ulnp: "UNCONN 0 0 0.0.0.0:4500 0.0.0.0:* users:..." */
-static void parse_ss(struct collect_side *s, const char *text, size_t len)
+/* ss -ulnp (probes/netstate.h): is anything bound to 500 and 4500.  Output
+ * not understood is a gap; the facts known before stay. */
+static void from_ss(struct collect_side *s, const char *text, size_t len)
 {
-    const char *cur = text, *end = text + len;
-    struct tline l;
-    bool header = false;
-    enum tri l500 = TRI_NO, l4500 = TRI_NO;
-    while (next_line(&cur, end, &l)) {
-        if (line_find(&l, "Local Address")) {
-            header = true;
-            continue;
-        }
-        /* the 4th column is the local address:port */
-        size_t i = 0;
-        int col = 0;
-        while (i < l.n && col < 4) {
-            while (i < l.n && isspace((unsigned char)l.p[i]))
-                i++;
-            size_t w = i;
-            while (i < l.n && !isspace((unsigned char)l.p[i]))
-                i++;
-            if (++col == 4 && i > w) {
-                const char *colon = NULL;
-                for (size_t k = w; k < i; k++)
-                    if (l.p[k] == ':')
-                        colon = l.p + k;
-                if (colon) {
-                    size_t pl = (size_t)(l.p + i - colon - 1);
-                    if (pl == 3 && !memcmp(colon + 1, "500", 3))
-                        l500 = TRI_YES;
-                    if (pl == 4 && !memcmp(colon + 1, "4500", 4))
-                        l4500 = TRI_YES;
-                }
-            }
-        }
-    }
-    if (!header) {
-        collect_gap(s, 1, "ss -ulnp", "output not understood");
+    struct udp_listen_fact *u = malloc(sizeof *u);
+    struct err e = {0};
+    if (!u) {
+        collect_gap(s, 1, "ss -ulnp", "out of memory");
         return;
     }
-    s->f.listen500 = l500;
-    s->f.listen4500 = l4500;
+    if (ss_parse_udp(text, len, u, &e) != 0) {
+        collect_gap(s, 1, "ss -ulnp", e.msg);
+    } else {
+        s->f.listen500 = udp_listen_count(u, 500, NULL) ? TRI_YES : TRI_NO;
+        s->f.listen4500 = udp_listen_count(u, 4500, NULL) ? TRI_YES : TRI_NO;
+    }
+    free(u);
 }
 
-/* strongswan.conf: charon { keep_alive = 20s } (default 20 s when not set). */
-static void parse_swconf(struct collect_side *s, const char *text, size_t len)
+/* strongswan.conf: charon { keep_alive = 20s } (default 20 s when not set).
+ * Only the top-level charon section counts. */
+static void from_swconf(struct collect_side *s, const char *text, size_t len)
 {
-    const char *cur = text, *end = text + len;
-    struct tline l;
-    int depth = 0, charon_depth = -1;
+    struct span all = {text, len}, line;
+    int depth = 0;
+    bool in_charon = false;
     long ka = 20;
-    while (next_line(&cur, end, &l)) {
-        size_t i = 0;
-        while (i < l.n && isspace((unsigned char)l.p[i]))
-            i++;
-        if (i < l.n && l.p[i] == '#')
+    while (span_line(&all, &line)) {
+        span_trim(&line);
+        if (line.len && line.p[0] == '#')
             continue;
-        struct tline t = {l.p + i, l.n - i};
-        if (depth == 1 && charon_depth == 1 && t.n >= 10 && !memcmp(t.p, "keep_alive", 10)) {
-            const char *eq = memchr(t.p, '=', t.n);
-            if (eq) {
-                struct tline v = {eq + 1, (size_t)(t.p + t.n - eq - 1)};
-                long n = num_after(&v, "");
-                if (n >= 0)
-                    ka = n;
+        if (depth == 1 && in_charon && span_starts(line, "keep_alive")) {
+            const char *eq = memchr(line.p, '=', line.len);
+            struct span v = {eq + 1, eq ? (size_t)(line.p + line.len - eq - 1) : 0}, w;
+            struct opt_u64 n = {0};
+            if (eq && span_word(&v, &w)) {
+                size_t d = 0;
+                while (d < w.len && d < 9 && w.p[d] >= '0' && w.p[d] <= '9')
+                    d++;
+                if (d && span_u64((struct span){w.p, d}, &n) == 0) /* "20s", "20" */
+                    ka = (long)n.v;
             }
         }
-        for (size_t k = 0; k < t.n; k++) {
-            if (t.p[k] == '{') {
-                if (depth == 0 && t.n >= 6 && !memcmp(t.p, "charon", 6) &&
-                    (t.n == 6 || isspace((unsigned char)t.p[6]) || t.p[6] == '{'))
-                    charon_depth = 1;
+        for (size_t k = 0; k < line.len; k++) {
+            if (line.p[k] == '{') {
+                if (depth == 0 && span_starts(line, "charon") &&
+                    (line.len == 6 || line.p[6] == ' ' || line.p[6] == '\t' || line.p[6] == '{'))
+                    in_charon = true;
                 depth++;
-            } else if (t.p[k] == '}') {
+            } else if (line.p[k] == '}') {
                 if (depth > 0)
                     depth--;
                 if (depth == 0)
-                    charon_depth = -1;
+                    in_charon = false;
             }
         }
     }
     s->f.keepalive_s = (int)ka;
 }
 
-static void parse_sysctl(struct collect_side *s, const char *text, size_t len)
+static int opt_int(const struct opt_u64 *o)
 {
-    const char *cur = text, *end = text + len;
-    struct tline l;
-    long v[2] = {-1, -1};
-    int n = 0;
-    while (n < 2 && next_line(&cur, end, &l)) {
-        struct tline t = l;
-        const char *eq = memchr(l.p, '=', l.n);
-        if (eq)
-            t = (struct tline){eq + 1, (size_t)(l.p + l.n - eq - 1)};
-        v[n++] = num_after(&t, "");
-    }
-    s->f.udp_timeout = (int)v[0];
-    s->f.udp_timeout_stream = (int)v[1];
+    return o->known && o->v <= 0x7fffffff ? (int)o->v : -1;
 }
 
-/* ip -o link: "3: wan0@if2: <...> mtu 1500 qdisc ..." -> the MTU of the
- * interface the route to the peer uses (set by PROBE_ROUTE_PEER). */
-static void parse_link(struct collect_side *s, const char *text, size_t len, const char *dev)
+/* sysctl -n of the two conntrack UDP timeouts (probes/netstate.h); never an
+ * invented number: what cannot be read is -1. */
+static void from_sysctl(struct collect_side *s, const char *text, size_t len)
 {
-    const char *cur = text, *end = text + len;
-    struct tline l;
-    while (dev && next_line(&cur, end, &l)) {
-        const char *c = memchr(l.p, ':', l.n);
-        if (!c)
-            continue;
-        const char *name = c + 1;
-        while (name < l.p + l.n && *name == ' ')
-            name++;
-        size_t dn = strlen(dev);
-        if ((size_t)(l.p + l.n - name) > dn && !memcmp(name, dev, dn) && (name[dn] == ':' || name[dn] == '@'))
-            s->f.outer_mtu = (int)num_after(&l, " mtu ");
-    }
+    struct ct_timeout_fact ct;
+    struct err e = {0};
+    if (sysctl_parse_ct_timeouts(text, len, &ct, &e) != 0)
+        memset(&ct, 0, sizeof ct);
+    s->f.udp_timeout = opt_int(&ct.udp_timeout);
+    s->f.udp_timeout_stream = opt_int(&ct.udp_timeout_stream);
 }
 
-/* ip route get: "10.20.0.1 dev ipsec0 table 220 src 10.10.0.1 uid 0" or an error. */
-static void parse_route(struct collect_side *s, const char *text, size_t len, int status, const char *errtext,
-                        struct pf_route *r)
+/* The first line of a command's answer, as it printed it (evidence). */
+static const char *first_line(struct collect_side *s, const char *text)
+{
+    size_t n = strcspn(text, "\n");
+    return n ? strpool_dup(&s->pool, text, n) : NULL;
+}
+
+/* ip route get (probes/netstate.h): dev, via, src, or the error as printed. */
+static void from_route(struct collect_side *s, const char *text, size_t len, int status, const char *errtext,
+                       struct pf_route *r)
 {
     if (status != 0) {
-        const char *e = errtext && *errtext ? errtext : text;
-        size_t n = strcspn(e, "\n");
-        r->error = strpool_dup(&s->pool, e, n ? n : 0);
-        if (!n)
+        r->error = first_line(s, errtext && *errtext ? errtext : text);
+        if (!r->error)
             r->error = "ip route get failed";
         return;
     }
-    const char *cur = text, *end = text + len;
-    struct tline l;
-    if (next_line(&cur, end, &l)) {
-        r->dev = word_after(s, &l, "dev");
-        r->via = word_after(s, &l, "via");
-        r->src = word_after(s, &l, "src");
-        if (line_find(&l, "unreachable") || line_find(&l, "prohibit") || line_find(&l, "blackhole"))
-            r->error = strpool_dup(&s->pool, l.p, l.n);
+    struct route_fact rf;
+    struct err e = {0};
+    if (route_parse_get(text, len, &rf, &e) != 0) {
+        r->error = strpool_printf(&s->pool, "%s", e.msg);
+        return;
     }
+    r->dev = pool_str(s, rf.dev);
+    r->via = pool_str(s, rf.via);
+    r->src = pool_str(s, rf.src);
+    if (!rf.ok || !strcmp(rf.type, "unreachable") || !strcmp(rf.type, "prohibit") ||
+        !strcmp(rf.type, "blackhole"))
+        r->error = first_line(s, text);
 }
 
-/* charon's log: counts of the telling lines and a few of them. */
-static void parse_log(struct collect_side *s, const char *text, size_t len, bool window)
+/* The daemon's log (probes/daemonlog.h): counts of the telling events and a
+ * few of them.  A log that is no charon/pluto log is a gap, not a quiet log. */
+static void from_log(struct collect_side *s, enum probe_kind k, const char *text, size_t len)
 {
     struct pf_logs *g = &s->f.logs;
     memset(g, 0, sizeof *g);
-    g->known = true;
-    const char *cur = text, *end = text + len;
-    struct tline l;
-    int nl = 0;
-    while (next_line(&cur, end, &l)) {
-        bool keep = false;
-        if (line_find(&l, "TS_UNACCEPTABLE")) {
-            g->ts_unacceptable++;
-            keep = true;
-        }
-        if (line_find(&l, "NO_PROPOSAL_CHOSEN")) {
-            g->no_proposal_chosen++;
-            keep = true;
-        }
-        if (line_find(&l, "AUTHENTICATION_FAILED")) {
-            g->auth_failed++;
-            keep = true;
-        }
-        if (line_find(&l, "giving up after") || (line_find(&l, "DPD") && line_find(&l, "dead"))) {
-            g->dpd_dead++;
-            keep = true;
-        }
-        if (line_find(&l, "IKE_SA") && line_find(&l, "established between"))
-            g->ike_established++;
-        if (line_find(&l, "CHILD_SA") && line_find(&l, "established with SPIs"))
-            g->child_established++;
-        if (line_find(&l, "retransmit ") && line_find(&l, "of request"))
-            g->retransmits++;
-        if (keep && nl < PF_MAX_LOG - 1) {
-            g->lines[nl++] = strpool_dup(&s->pool, l.p, l.n > 200 ? 200 : l.n);
-        }
+    struct log_fact lf;
+    struct err e = {0};
+    if (daemonlog_parse(text, len, &lf, &e) != 0) {
+        const struct probe_spec *ps = collect_probe(k);
+        collect_gap(s, ps->step, ps->what, e.msg);
+        return;
     }
-    (void)window;
+    g->known = true;
+    g->ts_unacceptable = (int)lf.count[LOG_TS_UNACCEPTABLE];
+    g->no_proposal_chosen = (int)lf.count[LOG_NO_PROPOSAL];
+    g->auth_failed = (int)lf.count[LOG_AUTH_FAILED];
+    g->ike_established = (int)lf.count[LOG_IKE_ESTABLISHED];
+    g->child_established = (int)lf.count[LOG_CHILD_ESTABLISHED];
+    g->retransmits = (int)lf.count[LOG_RETRANSMIT];
+    g->dpd_dead = (int)lf.count[LOG_GIVE_UP];
+    int nl = 0;
+    for (size_t i = 0; i < lf.n; i++) {
+        const struct log_event *ev = &lf.ev[i];
+        bool dead = ev->kind == LOG_DPD && strstr(ev->msg, "DPD") && strstr(ev->msg, "dead");
+        if (dead)
+            g->dpd_dead++;
+        bool keep = dead || ev->kind == LOG_GIVE_UP || ev->kind == LOG_TS_UNACCEPTABLE ||
+                    ev->kind == LOG_NO_PROPOSAL || ev->kind == LOG_AUTH_FAILED;
+        if (keep && nl < PF_MAX_LOG - 1)
+            g->lines[nl++] = ev->conn[0] ? strpool_printf(&s->pool, "%s%s<%s> %s", ev->time, ev->time[0] ? " " : "",
+                                                          ev->conn, ev->msg)
+                                         : strpool_printf(&s->pool, "%s%s%s", ev->time, ev->time[0] ? " " : "",
+                                                          ev->msg);
+    }
+    log_fact_free(&lf);
 }
 
 int collect_ping_result(int status, const char *text, size_t len, int *mtu)
 {
     *mtu = -1;
-    const char *cur = text, *end = text + len;
-    struct tline l;
-    int r = status == 0 ? 1 : 0;
-    while (next_line(&cur, end, &l)) {
-        long m = -1;
-        if (line_find(&l, "essage too long")) { /* "local error: message too long, mtu=N", "sendmsg: Message too long" */
-            m = num_after(&l, "mtu=");
-            if (m <= 0 && r == 0)
-                r = 3;
-        } else if (line_find(&l, "Frag needed")) {
-            m = num_after(&l, "mtu = ");
-        }
-        if (m > 0 && r != 2) { /* an ICMP "fragmentation needed" outranks the local error */
-            *mtu = (int)m;
-            if (r != 1)
-                r = line_find(&l, "essage too long") ? 3 : 2;
-        }
+    struct ping_fact p;
+    struct err e = {0};
+    if (ping_parse(text, len, &p, &e) != 0)
+        return status == 0 ? 1 : 0;
+    if (status == 0)
+        return 1;
+    if (p.frag_needed_mtu.known && p.frag_needed_mtu.v > 0) { /* an ICMP "fragmentation needed" outranks the local error */
+        *mtu = opt_int(&p.frag_needed_mtu);
+        return 2;
     }
-    return r;
-}
-
-/* ---- firewall ------------------------------------------------------------- */
-
-static void fw_rule_add(struct collect_side *s, enum pf_nat_action a, const struct tline *l, const char *src,
-                        const char *dst, const char *oif, bool ipsec_none)
-{
-    struct pf_firewall *fw = &s->f.fw;
-    if (fw->n_nat >= PF_MAX_RULES)
-        return;
-    size_t i = 0;
-    while (i < l->n && isspace((unsigned char)l->p[i]))
-        i++;
-    fw->nat[fw->n_nat++] = (struct pf_nat_rule){a, src, dst, oif, ipsec_none,
-                                                strpool_dup(&s->pool, l->p + i, l->n - i)};
-}
-
-static const char *unquote(struct collect_side *s, const char *w)
-{
-    if (!w)
-        return NULL;
-    size_t n = strlen(w);
-    if (n >= 2 && w[0] == '"' && w[n - 1] == '"')
-        return strpool_dup(&s->pool, w + 1, n - 2);
-    return w;
-}
-
-static void parse_nft(struct collect_side *s, const char *text, size_t len)
-{
-    struct pf_firewall *fw = &s->f.fw;
-    const char *cur = text, *end = text + len;
-    struct tline l;
-    bool in_nat_post = false;
-    int depth = 0, chain_depth = -1;
-    while (next_line(&cur, end, &l)) {
-        for (size_t k = 0; k < l.n; k++)
-            if (l.p[k] == '{')
-                depth++;
-        if (line_find(&l, "chain ") && memchr(l.p, '{', l.n)) {
-            chain_depth = depth;
-            in_nat_post = false;
-        }
-        if (line_find(&l, "type nat hook postrouting"))
-            in_nat_post = true;
-        if (line_find(&l, "maxseg size set")) {
-            fw->mss_clamp = TRI_YES;
-            long v = num_after(&l, "maxseg size set ");
-            fw->mss_value = v > 0 ? (int)v : -1;
-        }
-        if (line_find(&l, "drop") && (line_find(&l, "protocol esp") || line_find(&l, "l4proto esp")))
-            fw->drop_esp = strpool_dup(&s->pool, l.p, l.n);
-        if (in_nat_post && !line_find(&l, "type nat") && !line_find(&l, "chain ")) {
-            bool snat = line_find(&l, "snat ") != NULL, masq = line_find(&l, "masquerade") != NULL;
-            bool exempt = line_find(&l, "accept") || line_find(&l, "return") || line_find(&l, "ipsec exists");
-            if (snat || masq || exempt) {
-                const char *src = word_after(s, &l, "saddr"), *dst = word_after(s, &l, "daddr");
-                const char *oif = unquote(s, word_after(s, &l, "oifname"));
-                bool none = line_find(&l, "ipsec missing") != NULL;
-                fw_rule_add(s, snat ? PF_NAT_SNAT : masq ? PF_NAT_MASQUERADE : PF_NAT_EXEMPT, &l, src, dst, oif,
-                            none);
-            }
-        }
-        for (size_t k = 0; k < l.n; k++)
-            if (l.p[k] == '}') {
-                if (depth == chain_depth)
-                    in_nat_post = false;
-                if (depth > 0)
-                    depth--;
-            }
+    if (p.local_error_mtu.known && p.local_error_mtu.v > 0) {
+        *mtu = opt_int(&p.local_error_mtu);
+        return 3;
     }
-    fw->known = true;
-    fw->source = "nft list ruleset";
-    if (fw->mss_clamp == TRI_UNKNOWN)
-        fw->mss_clamp = TRI_NO;
+    if (strstr(p.error, "essage too long")) /* "sendmsg: Message too long": no MTU named */
+        return 3;
+    return 0;
 }
 
-static void parse_ipt(struct collect_side *s, const char *text, size_t len)
+/* ---- firewall --------------------------------------------------------------- */
+
+static const char *cidr_or_null(struct collect_side *s, const char *v)
+{
+    return v[0] ? strpool_dup(&s->pool, v, strlen(v)) : NULL;
+}
+
+static const struct fw_chain *chain_of(const struct fw_fact *ff, const struct fw_rule *r)
+{
+    for (size_t i = 0; i < ff->n_chain; i++)
+        if (!strcmp(ff->chain[i].family, r->family) && !strcmp(ff->chain[i].table, r->table) &&
+            !strcmp(ff->chain[i].name, r->chain))
+            return &ff->chain[i];
+    return NULL;
+}
+
+/* A rule of the postrouting NAT path: nft, the rules of a nat base chain on
+ * the postrouting hook; iptables, the nat table's POSTROUTING and user chains. */
+static bool nat_postrouting(const struct fw_fact *ff, const struct fw_rule *r)
+{
+    if (ff->source == FW_SRC_IPTABLES)
+        return !strcmp(r->table, "nat") && strcmp(r->chain, "PREROUTING") && strcmp(r->chain, "OUTPUT") &&
+               strcmp(r->chain, "INPUT");
+    const struct fw_chain *c = chain_of(ff, r);
+    return c && !strcmp(c->type, "nat") && !strcmp(c->hook, "postrouting");
+}
+
+/* Appends what the rules need of a parsed ruleset (nft and iptables-save
+ * both add to the same facts: iptables-nft shows in both). */
+static void from_fw(struct collect_side *s, const struct fw_fact *ff)
 {
     struct pf_firewall *fw = &s->f.fw;
-    const char *cur = text, *end = text + len;
-    struct tline l;
-    bool nat = false;
-    while (next_line(&cur, end, &l)) {
-        if (l.n && l.p[0] == '*') {
-            nat = l.n == 4 && !memcmp(l.p, "*nat", 4);
-            continue;
-        }
-        if (line_find(&l, "-j TCPMSS")) {
+    for (size_t i = 0; i < ff->n_rule; i++) {
+        const struct fw_rule *r = &ff->rule[i];
+        if (r->mss_clamp_pmtu || r->mss_set.known) {
             fw->mss_clamp = TRI_YES;
-            long v = num_after(&l, "--set-mss ");
-            fw->mss_value = v > 0 ? (int)v : -1;
+            fw->mss_value = r->mss_set.known && r->mss_set.v > 0 ? opt_int(&r->mss_set) : -1;
         }
-        if (line_find(&l, "-p esp") && line_find(&l, "-j DROP"))
-            fw->drop_esp = strpool_dup(&s->pool, l.p, l.n);
-        if (!nat || l.n < 3 || memcmp(l.p, "-A ", 3) || line_find(&l, "-A PREROUTING") ||
-            line_find(&l, "-A OUTPUT") || line_find(&l, "-A INPUT"))
+        if ((r->match & FW_M_ESP) && r->verdict == FW_DROP)
+            fw->drop_esp = pool_str(s, r->text);
+        if (!nat_postrouting(ff, r))
             continue;
-        bool snat = line_find(&l, "-j SNAT") != NULL, masq = line_find(&l, "-j MASQUERADE") != NULL;
-        bool exempt = line_find(&l, "-j ACCEPT") || line_find(&l, "-j RETURN");
-        if (!snat && !masq && !exempt)
+        bool in_policy = r->match & FW_M_IPSEC_IN_POLICY;
+        enum pf_nat_action a;
+        if (r->verdict == FW_SNAT)
+            a = PF_NAT_SNAT;
+        else if (r->verdict == FW_MASQUERADE)
+            a = PF_NAT_MASQUERADE;
+        else if (r->verdict == FW_ACCEPT || r->verdict == FW_RETURN || in_policy)
+            a = PF_NAT_EXEMPT;
+        else
             continue;
-        const char *src = word_after(s, &l, "-s"), *dst = word_after(s, &l, "-d"), *oif = word_after(s, &l, "-o");
-        bool ipsec = line_find(&l, "--pol ipsec") != NULL, none = line_find(&l, "--pol none") != NULL;
-        if (exempt && ipsec)
-            src = dst = NULL;
-        fw_rule_add(s, snat ? PF_NAT_SNAT : masq ? PF_NAT_MASQUERADE : PF_NAT_EXEMPT, &l, src, dst, oif, none);
+        if (fw->n_nat >= PF_MAX_RULES)
+            continue;
+        bool any = a == PF_NAT_EXEMPT && in_policy && ff->source == FW_SRC_IPTABLES; /* -m policy --pol ipsec */
+        fw->nat[fw->n_nat++] = (struct pf_nat_rule){a,
+                                                    any ? NULL : cidr_or_null(s, r->saddr),
+                                                    any ? NULL : cidr_or_null(s, r->daddr),
+                                                    cidr_or_null(s, r->oif),
+                                                    (r->match & FW_M_IPSEC_NO_POLICY) != 0,
+                                                    pool_str(s, r->text)};
     }
     if (!fw->known) {
         fw->known = true;
-        fw->source = "iptables-save";
+        fw->source = ff->source == FW_SRC_NFT ? "nft list ruleset" : "iptables-save";
     }
     if (fw->mss_clamp == TRI_UNKNOWN)
         fw->mss_clamp = TRI_NO;
+}
+
+static void parse_fw(struct collect_side *s, enum probe_kind k, const char *text, size_t len)
+{
+    struct fw_fact ff;
+    struct err e = {0};
+    int rc = k == PROBE_NFT ? nft_parse_ruleset(text, len, &ff, &e) : iptables_parse_save(text, len, &ff, &e);
+    if (rc != 0) {
+        const struct probe_spec *ps = collect_probe(k);
+        collect_gap(s, ps->step, ps->what, e.msg);
+        return;
+    }
+    from_fw(s, &ff);
+    fw_fact_free(&ff);
 }
 
 /* ---- entry ----------------------------------------------------------------- */
@@ -760,29 +626,27 @@ void collect_parse(struct collect_side *s, enum probe_kind k, int status, int er
 parse:
     switch (k) {
     case PROBE_SS:
-        parse_ss(s, text, len);
+        from_ss(s, text, len);
         break;
     case PROBE_SWCONF:
-        parse_swconf(s, text, len);
+        from_swconf(s, text, len);
         break;
     case PROBE_SYSCTL:
-        parse_sysctl(s, text, len);
+        from_sysctl(s, text, len);
         break;
     case PROBE_NFT:
-        parse_nft(s, text, len);
-        break;
     case PROBE_IPT:
-        parse_ipt(s, text, len);
+        parse_fw(s, k, text, len);
         break;
     case PROBE_LOG:
-        parse_log(s, text, len, false);
+        from_log(s, k, text, len);
         s->f.logs.window_s = -1;
         break;
     case PROBE_LOG_NEW:
-        parse_log(s, text, len, true);
+        from_log(s, k, text, len);
         break;
     case PROBE_ROUTE_TS:
-        parse_route(s, text, len, status, errtext, &s->f.route);
+        from_route(s, text, len, status, errtext, &s->f.route);
         break;
     default:
         break;
@@ -791,5 +655,14 @@ parse:
 
 void collect_link_mtu(struct collect_side *s, const char *text, size_t len, const char *dev)
 {
-    parse_link(s, text, len, dev);
+    struct link_fact *lf = malloc(sizeof *lf);
+    struct err e = {0};
+    if (!dev || !lf || link_parse(text, len, lf, &e) != 0) {
+        free(lf);
+        return;
+    }
+    const struct link_info *li = link_find(lf, dev);
+    if (li && li->mtu.known)
+        s->f.outer_mtu = li->mtu.v > 0x7fffffff ? -1 : (int)li->mtu.v;
+    free(lf);
 }
