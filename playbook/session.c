@@ -50,6 +50,7 @@ struct job {
     bool recorded;             /* offline: answered from the record */
     int ping_size;
     bool done;
+    bool bg; /* in the background of its round: the round may end before it (see advance) */
 };
 
 /* sshd allows 10 sessions (channels) per connection by default
@@ -94,6 +95,9 @@ struct diag_session {
     struct job **jobs;
     size_t n_jobs, cap_jobs;
     size_t pending;
+    size_t pending_bg; /* of which background jobs */
+    bool step1_due;    /* step 1 is judged once its background probes are in */
+    bool next_bg;      /* the job started next runs in the background */
     size_t npfd[2];  /* how many pollfds each peer got last time */
 
     double t_start, t_connect_end, step_t0[STEP_COUNT + 1], step_sec[STEP_COUNT + 1];
@@ -204,6 +208,8 @@ static void job_done_cb(struct rcmd *c, void *ud)
         j->done = true;
         if (j->s->pending)
             j->s->pending--;
+        if (j->bg && j->s->pending_bg)
+            j->s->pending_bg--;
     }
 }
 
@@ -271,6 +277,8 @@ static void jobs_pump(struct diag_session *s)
             j->done = true;
             if (s->pending)
                 s->pending--;
+            if (j->bg && s->pending_bg)
+                s->pending_bg--;
         }
     }
 }
@@ -307,7 +315,10 @@ static int job_start(struct diag_session *s, int side, enum probe_kind k, const 
         return -1;
     }
     j->recorded = s->offline;
+    j->bg = s->next_bg;
     s->pending++;
+    if (j->bg)
+        s->pending_bg++;
     s->jobs[s->n_jobs++] = j;
     if (!s->offline)
         jobs_pump(s);
@@ -583,6 +594,8 @@ static void offline_complete(struct diag_session *s)
             j->done = true;
             if (s->pending)
                 s->pending--;
+            if (j->bg && s->pending_bg)
+                s->pending_bg--;
         }
     }
 }
@@ -686,10 +699,13 @@ static bool side_ok(const struct diag_session *s, int i)
     return s->peer[i] && peer_state(s->peer[i]) == PEER_READY;
 }
 
+/* What the capture waits for (the SAs and connections: discovery, the
+ * counters before, the log's size) is one batch; the rest of step 1's facts
+ * come in the background while step 2 prepares and captures. */
 static void start_collect(struct diag_session *s)
 {
-    static const enum probe_kind as_root[] = {PROBE_SAS, PROBE_CONNS, PROBE_SS, PROBE_NFT,
-                                              PROBE_IPT, PROBE_LOG,   PROBE_LOG_SIZE};
+    static const enum probe_kind first[] = {PROBE_SAS, PROBE_CONNS, PROBE_LOG_SIZE};
+    static const enum probe_kind as_root[] = {PROBE_SS, PROBE_NFT, PROBE_IPT, PROBE_LOG};
     static const enum probe_kind as_user[] = {PROBE_SWCONF, PROBE_SYSCTL};
     for (int i = 0; i < 2; i++) {
         if (!side_ok(s, i))
@@ -698,9 +714,13 @@ static void start_collect(struct diag_session *s)
         cs->f.n_gaps = 0;
         memset(&cs->f.fw, 0, sizeof cs->f.fw);
         cs->f.fw.mss_value = -1;
+        batch_start(s, i, true, first, sizeof first / sizeof first[0], 20);
+        s->next_bg = true;
         batch_start(s, i, true, as_root, sizeof as_root / sizeof as_root[0], 20);
         batch_start(s, i, false, as_user, sizeof as_user / sizeof as_user[0], 10);
+        s->next_bg = false;
     }
+    s->step1_due = true;
 }
 
 /* The nft and iptables outputs both arrive; when nft lists nothing useful and
@@ -1140,6 +1160,7 @@ static void sweep_begin(struct diag_session *s)
 /* ---- the state machine ------------------------------------------------------ */
 
 static void advance(struct diag_session *s);
+static enum stage after(const struct diag_session *s, enum stage st);
 
 static void enter(struct diag_session *s, enum stage st)
 {
@@ -1171,10 +1192,18 @@ static void enter(struct diag_session *s, enum stage st)
         start_collect(s);
         break;
     case ST_DISCOVER:
-        for (int i = 0; i < 2; i++)
-            fw_gaps_settle(&s->side[i]);
         do_discover(s);
-        step_judge(s, STEP_TRANSPORT);
+        /* whether the diagnosis can go on is known from the SAs, the
+         * connections and sudo alone: step 1 itself is judged when all its
+         * facts are in (advance) */
+        {
+            struct findings tmp = FINDINGS_INIT;
+            struct diag_in in = {.a = &s->side[0].f, .b = &s->side[1].f, .active = s->opts.active};
+            rules_step(STEP_TRANSPORT, &in, &tmp);
+            if (rules_cannot_diagnose(&tmp))
+                s->nodiag = true;
+            findings_free(&tmp);
+        }
         break;
     case ST_CAP_PREP:
         step_begin(s, STEP_REACH, "preparing the capture");
@@ -1285,7 +1314,7 @@ static void enter(struct diag_session *s, enum stage st)
 }
 
 /* The next stage after st, for a full run (or the end of a one-step re-run). */
-static enum stage after(struct diag_session *s, enum stage st)
+static enum stage after(const struct diag_session *s, enum stage st)
 {
     switch (st) {
     case ST_CONNECT:
@@ -1372,12 +1401,28 @@ static bool connect_settled(const struct diag_session *s)
     return true;
 }
 
+/* The round of the stage is over: its own jobs are done.  Background jobs
+ * (step 1's facts) may still run while step 2 prepares and captures; every
+ * other stage waits for them. */
+static bool round_busy(const struct diag_session *s)
+{
+    bool bg_ok = s->stage == ST_COLLECT || s->stage == ST_CAP_PREP || s->stage == ST_CAPTURE ||
+                 (s->stage == ST_DISCOVER && after(s, ST_DISCOVER) != ST_DONE);
+    return (bg_ok ? s->pending - s->pending_bg : s->pending) > 0;
+}
+
 static void advance(struct diag_session *s)
 {
     for (int guard = 0; guard < 64; guard++) {
         if (s->offline)
             offline_complete(s);
         jobs_harvest(s);
+        if (s->step1_due && !s->pending_bg && s->stage != ST_COLLECT) {
+            s->step1_due = false;
+            for (int i = 0; i < 2; i++)
+                fw_gaps_settle(&s->side[i]);
+            step_judge(s, STEP_TRANSPORT);
+        }
         if (s->stage == ST_DONE || s->stage == ST_IDLE)
             return;
         if (s->stage == ST_CONNECT && !connect_settled(s))
@@ -1385,7 +1430,7 @@ static void advance(struct diag_session *s)
         if (s->stage == ST_CAPTURE) {
             if (!s->offline)
                 cap_tick(s);
-            if (s->pending)
+            if (round_busy(s))
                 return;
         }
         if (s->stage == ST_SWEEP && s->opts.active && !s->pending) {
@@ -1393,7 +1438,7 @@ static void advance(struct diag_session *s)
             if (s->pending)
                 return;
         }
-        if (s->pending)
+        if (round_busy(s))
             return;
         round_end(s);
         enter(s, after(s, s->stage));
