@@ -53,6 +53,7 @@ struct side {
     int ready;              /* READY at the last check */
     int64_t reconnect_ms;   /* dropped: when to try again (0: not scheduled) */
     int drops;              /* times the link dropped */
+    int64_t alive_ns;       /* realtime of the last sign of life of the link (capture data, SA query) */
     int hostkey_answered;   /* the user said no: stop asking */
     char error[320];
     /* SA counters */
@@ -250,6 +251,8 @@ static void sas_done(struct rcmd *cmd, void *ud)
     struct console *c = s->con;
     const struct rcmd_result *r = rcmd_result(cmd);
     raw_keep(c, s->idx, 0, sas_command, cmd, 1);
+    if (r->err.code == ERR_NONE)
+        s->alive_ns = real_ns(); /* a round trip over the link */
     if (r->err.code == ERR_NONE && r->exit_status == 0) {
         struct sa_fact f = {0};
         struct err e = {0};
@@ -302,12 +305,15 @@ static int on_packet(void *ctx, const struct capture_record *rec, const struct c
     return 0;
 }
 
-static void capture_ended(struct console *c, struct side *s, const char *why)
+/* end_ns: when this end's capture is known to have been alive last; 0: now. */
+static void capture_ended(struct console *c, struct side *s, const char *why, int64_t end_ns)
 {
     if (s->cap_state == MC_OFF || s->cap_state == MC_STOPPED)
         return;
     s->cap_state = MC_STOPPED;
     timeline_set_span(c->tl, s->idx, timeline_start(c->tl) ? timeline_start(c->tl) : real_ns(), real_ns());
+    if (end_ns)
+        timeline_end_span(c->tl, s->idx, end_ns);
     if (why)
         say(c, "%s: capture ended: %s", peer_name(s->peer), why);
     c->dirty = 1;
@@ -318,6 +324,7 @@ static void cap_data(struct rcmd *cmd, int is_stderr, const char *data, size_t l
     struct side *s = ud;
     if (is_stderr)
         return; /* tcpdump's chatter; kept in the result's first 4 KiB */
+    s->alive_ns = real_ns();
     if (s->cap_state == MC_STARTING) {
         s->cap_state = MC_RUNNING;
         timeline_set_span(s->con->tl, s->idx, real_ns(), 0);
@@ -342,7 +349,8 @@ static void cap_done(struct rcmd *cmd, void *ud)
         snprintf(why, sizeof why, "%s", r->err.msg);
     else if (r->exit_status > 0 && r->exit_status != 124 && r->err_out.len)
         snprintf(why, sizeof why, "%.200s", r->err_out.data);
-    capture_ended(s->con, s, why[0] ? why : NULL);
+    capture_ended(s->con, s, why[0] ? why : NULL,
+                  r->err.code == ERR_DISCONNECTED && s->alive_ns ? s->alive_ns : 0);
     s->cap_cmd = NULL;
     rcmd_free(cmd);
 }
@@ -432,7 +440,7 @@ static void capture_stop_both(struct console *c)
             rcmd_free(s->route_cmd);
             s->route_cmd = NULL;
         }
-        capture_ended(c, s, NULL);
+        capture_ended(c, s, NULL, 0);
     }
 }
 
@@ -476,7 +484,7 @@ static void peers_check(struct console *c, int64_t now)
                 c->dirty = 1;
             }
             if (s->cap_state == MC_RUNNING || s->cap_state == MC_STARTING)
-                capture_ended(c, s, NULL);
+                capture_ended(c, s, NULL, s->alive_ns); /* the link died silently after its last sign of life */
             if (retry) {
                 if (!s->reconnect_ms) {
                     s->reconnect_ms = now + RECONNECT_MS;

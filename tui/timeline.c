@@ -458,6 +458,32 @@ int timeline_add(struct timeline *t, int side, const struct capture_event *ev)
     return 0;
 }
 
+#define TL_REORDER_NS 5000000000LL /* rows come in arrival order, within a few s of time order */
+
+size_t timeline_end_span(struct timeline *t, int side, int64_t end_ns)
+{
+    side &= 1;
+    t->span_end[side] = end_ns;
+    size_t n = 0;
+    for (uint64_t i = t->end; i > t->first; i--) {
+        struct tl_row *r = row_at(t, i - 1);
+        int64_t ts = timeline_row_ts(r);
+        if (ts < end_ns - TL_REORDER_NS)
+            break;
+        if (!(r->flags & TL_ROW_LOST))
+            continue;
+        int dir = row_dir_of(t, r);
+        int sender = dir == TL_AB ? 0 : 1;
+        if (dir == TL_DIR_UNKNOWN || 1 - sender != side || r->p[sender].ts_ns <= end_ns)
+            continue;
+        r->flags = (uint8_t)((r->flags & ~TL_ROW_LOST) | TL_ROW_OUTSIDE);
+        if (r->p[sender].kind == CAPTURE_ESP && t->tot[dir].lost)
+            t->tot[dir].lost--;
+        n++;
+    }
+    return n;
+}
+
 static void settle_row(struct timeline *t, struct tl_row *r)
 {
     r->flags |= TL_ROW_SETTLED;

@@ -76,6 +76,12 @@ int timeline_add(struct timeline *t, int side, const struct capture_event *ev);
 void timeline_set_local(struct timeline *t, int side, const struct capture_addr *a);
 /* The end's capture started (start_ns) / ended (end_ns, 0 while running). */
 void timeline_set_span(struct timeline *t, int side, int64_t start_ns, int64_t end_ns);
+/* This end's capture is over, and its stream is known to have been alive
+ * only up to end_ns (a management link that died silently is noticed tens
+ * of seconds later): the span ends there, and rows already settled as lost
+ * at this end that were sent after end_ns become "not capturing" (their
+ * loss is unknown, not proven).  Returns how many rows changed. */
+size_t timeline_end_span(struct timeline *t, int side, int64_t end_ns);
 /* Known direction of an SPI (from the SA facts: A's outbound SPI is TL_AB). */
 void timeline_set_spi_dir(struct timeline *t, uint32_t spi, int dir);
 /* Settles rows older than grace_ns on the receiver's clock: the receiver

@@ -6,7 +6,8 @@
 # finding reach.esp_lost_a_to_b; the loss is marked on B's side (the
 # receiving side); navigation, filters, export; resizing keeps a clean
 # screen; gw-b's management link cut mid-capture (nft drop on its mgmt0) and
-# restored: gw-a's capture goes on, gw-b is shown DISCONNECTED, a bundle
+# restored: gw-a's capture goes on (what it sends meanwhile is "not
+# capturing" at gw-b, not lost), gw-b is shown DISCONNECTED, a bundle
 # exported during the cut holds what gw-b captured before it, the console
 # reconnects and gw-b's capture resumes, and the cut session's tcpdump does
 # not stay behind; quitting leaves no tcpdump on either gateway.
@@ -189,9 +190,12 @@ check "the cut end is shown DISCONNECTED" 'wait_for main "B gw-b +DISCONNECTED" 
 check "the other end stays connected" 'grep -Eq "A gw-a +strongswan +IKE ESTABLISHED" <<<"$screen"'
 printf '%s\n' "$screen" >"$work/screen-200x50-mgmt-cut.txt"
 a_cut=$(count "A→B sent")
+lost_cut=$(grep -oE "A→B sent [0-9]+ recv [0-9]+ lost [0-9]+" <<<"$screen" | grep -oE "[0-9]+$")
 sleep 4
 grab main
 check "the other end's capture keeps going (A->B sent $a_cut -> $(count "A→B sent"))" '[ "$(count "A→B sent")" -gt "$a_cut" ]'
+check "what A sent while gw-b's link was dead is not called lost (A->B lost stays $lost_cut; no LOST row shown)" \
+      '[ "$(grep -oE "A→B sent [0-9]+ recv [0-9]+ lost [0-9]+" <<<"$screen" | grep -oE "[0-9]+$")" = "$lost_cut" ] && ! grep -q "LOST #" <<<"$screen" && grep -q "(not capturing)" <<<"$screen"'
 nb=$(ls -d "$work"/tunnelscope-site-*Z 2>/dev/null | wc -l)
 keys main e
 # (the status line still shows the first export's message: wait for a new folder and its name)

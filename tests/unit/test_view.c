@@ -410,6 +410,35 @@ static void test_timeline_rows_after_the_receivers_capture_ended_settle_as_outsi
     timeline_free(tl);
 }
 
+/* gw-b's link died silently: its capture showed nothing more, so A's packets
+ * were settled as lost at B until the drop was noticed.  Once the console
+ * knows the link was last alive at 5.5 s, what A sent after that is "not
+ * capturing" at B (unknown), and only what came before stays lost. */
+static void test_timeline_loss_after_a_silent_link_death_becomes_unknown(void **state)
+{
+    (void)state;
+    struct timeline *tl = two_ends();
+    timeline_set_spi_dir(tl, SPI_AB, TL_AB);
+    for (uint32_t i = 1; i <= 10; i++) {
+        struct capture_event a = esp("192.168.1.2", "203.0.113.2", SPI_AB, i, T0 + (int64_t)i * 1000 * MS, 64);
+        assert_int_equal(timeline_add(tl, 0, &a), 0);
+    }
+    timeline_settle(tl, T0 + 12000 * MS, 500 * MS);
+    assert_int_equal(timeline_totals(tl, TL_AB)->lost, 10);
+    assert_int_equal(timeline_end_span(tl, 1, T0 + 5500 * MS), 5);
+    assert_int_equal(timeline_totals(tl, TL_AB)->lost, 5);
+    assert_int_equal(timeline_totals(tl, TL_AB)->sent, 10);
+    for (uint64_t i = timeline_first(tl); i < timeline_end(tl); i++) {
+        const struct tl_row *r = timeline_row(tl, i);
+        int after = r->p[0].ts_ns > T0 + 5500 * MS;
+        assert_int_equal((r->flags & TL_ROW_LOST) != 0, !after);
+        assert_int_equal((r->flags & TL_ROW_OUTSIDE) != 0, after);
+    }
+    /* A's capture (not the receiver of these) ending changes nothing */
+    assert_int_equal(timeline_end_span(tl, 0, T0 + 1000 * MS), 0);
+    timeline_free(tl);
+}
+
 static void test_view_marks_a_lost_keepalive_on_the_receiving_side(void **state)
 {
     (void)state;
@@ -900,6 +929,7 @@ int main(void)
         cmocka_unit_test(test_timeline_ike_retransmission_is_a_row_of_its_own),
         cmocka_unit_test(test_timeline_pairs_keepalives_once_the_clock_offset_is_known),
         cmocka_unit_test(test_timeline_rows_after_the_receivers_capture_ended_settle_as_outside),
+        cmocka_unit_test(test_timeline_loss_after_a_silent_link_death_becomes_unknown),
         cmocka_unit_test(test_view_marks_a_lost_keepalive_on_the_receiving_side),
         T(test_view_80x24_playbook_shows_step2_failure_with_finding),
         T(test_view_80x24_packets_mark_loss_on_the_receiving_side),
