@@ -40,6 +40,22 @@ check "the IPv6 policy and its template" \
 grep "^xfrm-\(sa\|policy\)" "$tmp/nl.txt" > "$tmp/nl.x"
 grep "^xfrm-\(sa\|policy\)" "$tmp/text.txt" > "$tmp/text.x"
 check "netlink and text give the same XFRM facts" "[ -s $tmp/nl.x ] && diff $tmp/nl.x $tmp/text.x"
+# a dump of many parts (the kernel splits it over several datagrams): 400 more policies
+# and 150 larval SAs, about 140 KiB of netlink messages
+for i in $(seq 1 400); do
+    echo "xfrm policy add src 10.$((i / 250 + 100)).$((i % 250)).0/24 dst 10.200.0.0/16 dir out priority $i tmpl src 192.0.2.1 dst 198.51.100.20 proto esp reqid $i mode tunnel"
+done > "$tmp/batch"
+for i in $(seq 1 150); do
+    echo "xfrm state allocspi src 192.0.2.1 dst 198.51.100.$((i + 50)) proto esp"
+done >> "$tmp/batch"
+ip -batch "$tmp/batch" >/dev/null
+timeout 120 "$bin" probe --no-sudo local > "$tmp/nl2.txt" 2>&1
+timeout 120 "$bin" probe --no-sudo --no-netlink local > "$tmp/text2.txt" 2>&1
+check "multi-part dump: 152 states 404 policies from netlink" \
+    "grep -qx \"xfrm-source netlink\" $tmp/nl2.txt && grep -qx \"xfrm states 152 policies 404\" $tmp/nl2.txt"
+grep "^xfrm-\(sa\|policy\)" "$tmp/nl2.txt" > "$tmp/nl2.x"
+grep "^xfrm-\(sa\|policy\)" "$tmp/text2.txt" > "$tmp/text2.x"
+check "multi-part dump: netlink and text give the same XFRM facts" "diff -q $tmp/nl2.x $tmp/text2.x"
 # not root: the kernel refuses the dump, and the output says so
 timeout 120 setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all \
     "$bin" probe --no-sudo local > "$tmp/user.txt" 2>&1
