@@ -24,7 +24,11 @@
  * Differences from the text, by construction: the netlink source knows every
  * field (the non -s text does not print an index, a zero template SPI or
  * "level required": those stay unknown/empty there).  Times are formatted with
- * localtime_r() as iproute2 does, so they depend on TZ like `ip` does. */
+ * localtime_r() as iproute2 does, so they depend on TZ like `ip` does.  Two
+ * rare selector parts cannot match the text, as the message does not carry
+ * what `ip` looks up on its machine: an interface ("dev if3" where `ip`
+ * prints "dev eth0") and an upper protocol missing from the built-in table of
+ * /etc/protocols names (printed as its number). */
 #ifndef TS_XFRM_NL_H
 #define TS_XFRM_NL_H
 
