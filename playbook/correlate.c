@@ -22,6 +22,15 @@ const char *correlate_how_name(int how)
     }
 }
 
+const char *correlate_span_how_name(int how)
+{
+    switch (how) {
+    case CORRELATE_SPAN_DECLARED: return "declared";
+    case CORRELATE_SPAN_PACKETS: return "packets";
+    default: return "none";
+    }
+}
+
 static int bucket_of(uint32_t len)
 {
     int b = 0;
@@ -140,6 +149,7 @@ struct ka_state {
 struct end_state {
     struct correlate_end r;
     int have_first, ended;
+    struct correlate_span decl; /* declared span, start_ns 0: none */
     struct ka_state ka[2]; /* [0] sent, [1] received */
     struct {
         int have;
@@ -204,6 +214,11 @@ struct correlate *correlate_new(const struct correlate_opts *o, struct err *e)
         c->o.bootstrap = 4096;
     c->mask = c->o.window - 1;
     for (int s = 0; s < 2; s++) {
+        const struct correlate_span *sp = &c->o.span[s];
+        if (sp->start_ns && correlate_declare_span(c, s, sp->start_ns, sp->end_ns, e) != 0) {
+            free(c);
+            return NULL;
+        }
         if (c->o.local[s].family && !c->o.local_how[s])
             c->o.local_how[s] = CORRELATE_HOW_GIVEN;
         for (int k = 0; k < 2; k++)
@@ -427,15 +442,40 @@ static struct spi_state *spi_add(struct correlate *c, uint32_t spi)
 
 /* ---- settling ---- */
 
-/* Did capture `side` cover time t (that side's clock)? */
+/* The span capture `side` covers so far (its clock): a declared span, widened to
+ * the side's own packets when some lie outside it (the capture evidently ran
+ * then), else first to last packet.  *hi is 0 while the end is not known yet
+ * (the capture still runs). */
+static int span_of(const struct end_state *x, int64_t *lo, int64_t *hi)
+{
+    if (x->decl.start_ns) {
+        *lo = x->decl.start_ns;
+        *hi = x->decl.end_ns;
+        if (x->have_first) {
+            if (x->r.first_ns < *lo)
+                *lo = x->r.first_ns;
+            if (*hi && x->r.last_ns > *hi)
+                *hi = x->r.last_ns;
+        }
+        if (!*hi && x->ended)
+            *hi = x->have_first && x->r.last_ns > *lo ? x->r.last_ns : *lo;
+        return CORRELATE_SPAN_DECLARED;
+    }
+    if (!x->have_first)
+        return CORRELATE_SPAN_NONE;
+    *lo = x->r.first_ns;
+    *hi = x->ended ? x->r.last_ns : 0;
+    return CORRELATE_SPAN_PACKETS;
+}
+
+/* Did capture `side` cover time t (that side's clock)?  Not in the last grace_ns
+ * of the span: a packet sent then may still have been on its way. */
 static int covered(const struct correlate *c, int side, int64_t t)
 {
-    const struct end_state *x = &c->end[side];
-    if (!x->have_first || t < x->r.first_ns)
+    int64_t lo = 0, hi = 0;
+    if (span_of(&c->end[side], &lo, &hi) == CORRELATE_SPAN_NONE || t < lo)
         return 0;
-    if (x->ended && t + c->o.grace_ns > x->r.last_ns)
-        return 0;
-    return 1;
+    return !hi || t + c->o.grace_ns <= hi;
 }
 
 static void settle(struct correlate *c, struct spi_state *sp, struct slot *sl)
@@ -776,6 +816,19 @@ void correlate_end_side(struct correlate *c, int side)
         c->end[side].ended = 1;
 }
 
+int correlate_declare_span(struct correlate *c, int side, int64_t start_ns, int64_t end_ns,
+                           struct err *e)
+{
+    if (side != 0 && side != 1)
+        return err_set(e, ERR_USAGE, "side must be 0 (A) or 1 (B)");
+    if (start_ns <= 0 || end_ns < 0 || (end_ns && end_ns < start_ns))
+        return err_set(e, ERR_USAGE, "capture span of %s: the end must not come before the start",
+                       side ? "B" : "A");
+    c->end[side].decl.start_ns = start_ns;
+    c->end[side].decl.end_ns = end_ns;
+    return 0;
+}
+
 /* ---- result ---- */
 
 static void counts_for(const struct spi_state *sp, int dir, struct correlate_counts *k)
@@ -885,14 +938,28 @@ int correlate_finish(struct correlate *c, struct correlate_result **out, struct 
         }
     }
     qsort(r->spis, r->n_spis, sizeof *r->spis, cmp_spi);
+    int64_t lo[2] = {0, 0}, hi[2] = {0, 0};
     for (int s = 0; s < 2; s++) {
         struct end_state *x = &c->end[s];
         r->end[s] = x->r;
         r->end[s].local = c->o.local[s];
         r->end[s].local_how = c->o.local_how[s];
+        r->end[s].declared = x->decl;
+        r->end[s].span_how = span_of(x, &lo[s], &hi[s]);
+        r->end[s].span_start_ns = lo[s];
+        r->end[s].span_end_ns = hi[s];
         if (res_dist(&x->ka[0].iv, 1, 0, &r->end[s].ka_sent_interval) != 0 ||
             res_dist(&x->ka[1].iv, 1, 0, &r->end[s].ka_received_interval) != 0)
             goto fail;
+    }
+    if (r->end[0].span_how && r->end[1].span_how) {
+        /* B's span in A's clock (the final offset estimate) */
+        int64_t b0 = lo[1] - r->offset_ns, b1 = hi[1] - r->offset_ns;
+        int64_t cs = lo[0] > b0 ? lo[0] : b0, ce = hi[0] < b1 ? hi[0] : b1;
+        if (ce > cs) {
+            r->common_start_ns = cs;
+            r->common_end_ns = ce;
+        }
     }
     for (int d = 0; d < 2; d++) {
         int snd = d == CORRELATE_AB ? 0 : 1;

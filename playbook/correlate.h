@@ -41,6 +41,18 @@ enum correlate_how {
     CORRELATE_HOW_ONE_DIR,    /* offset = min delay of the only direction matched (assumes ~0 delay) */
 };
 
+/* When a capture was running, in that end's own clock (ns since the epoch). */
+struct correlate_span {
+    int64_t start_ns;           /* 0: not declared (the span comes from the packets) */
+    int64_t end_ns;             /* 0: not declared, or still capturing */
+};
+
+enum correlate_span_how {
+    CORRELATE_SPAN_NONE = 0,    /* no declared span and no packet: covers nothing */
+    CORRELATE_SPAN_PACKETS,     /* first to last packet of the capture */
+    CORRELATE_SPAN_DECLARED,    /* declared (widened to the end's own packets if any lie outside) */
+};
+
 struct correlate_opts {
     uint32_t window;            /* sequence numbers kept per SPI, power of two; 0: 16384 */
     int64_t grace_ns;           /* a sender's packet in the last grace_ns of the receiver's
@@ -53,6 +65,7 @@ struct correlate_opts {
     int64_t offset_ns;          /* B's clock minus A's clock */
     int offset_how;
     int local_how[2];
+    struct correlate_span span[2]; /* declared capture spans (see correlate_declare_span) */
 };
 
 struct correlate_dist {         /* ns; median/p99 from a bounded reservoir (exact up to 4096 values) */
@@ -108,6 +121,9 @@ struct correlate_end {
     struct capture_addr local;
     int local_how;
     int64_t first_ns, last_ns;  /* this end's clock; 0 when no packet */
+    int span_how;               /* enum correlate_span_how */
+    int64_t span_start_ns, span_end_ns; /* the span used (this end's clock), 0 when none */
+    struct correlate_span declared; /* as declared, zeros when not */
     uint64_t packets, esp, esp_udp, esp_raw, ike500, ike4500, keepalive_sent, keepalive_received,
         fragments, truncated, malformed, unsupported, other;
     struct correlate_dist ka_sent_interval, ka_received_interval;
@@ -130,6 +146,7 @@ struct correlate_result {
     int offset_how;
     uint32_t window;
     int64_t grace_ns;
+    int64_t common_start_ns, common_end_ns; /* the span both captures cover, A's clock; 0 when none */
     struct correlate_direction dir[2];   /* [CORRELATE_AB], [CORRELATE_BA] */
     struct correlate_end end[2];
     struct correlate_spi *spis;  /* by direction, then first seen */
@@ -148,6 +165,12 @@ void correlate_free(struct correlate *c);
 int correlate_add(struct correlate *c, int side, const struct capture_event *ev, struct err *e);
 /* That side's capture has ended: its last packet time is final. */
 void correlate_end_side(struct correlate *c, int side);
+/* Declares when capture `side` was running, in that end's clock: start_ns > 0,
+ * end_ns >= start_ns or 0 while it still runs.  Replaces the span given in the
+ * options; may be called again (the live capture declares the start when
+ * tcpdump starts, the end when it is stopped).  0 / -1 (ERR_USAGE). */
+int correlate_declare_span(struct correlate *c, int side, int64_t start_ns, int64_t end_ns,
+                           struct err *e);
 /* Settles everything and returns the result (the engine accepts no more events). */
 int correlate_finish(struct correlate *c, struct correlate_result **out, struct err *e);
 void correlate_result_free(struct correlate_result *r);
@@ -163,5 +186,13 @@ int correlate_files(const char *path_a, const char *path_b, const struct correla
                     struct correlate_result **out, struct err *e);
 
 const char *correlate_how_name(int how);
+const char *correlate_span_how_name(int how); /* "declared", "packets", "none" */
+
+/* A time given on a command line: ISO-8601 ("2026-12-05T09:14:02.5Z"; no zone
+ * means UTC; "+02:00" offsets are applied) or epoch seconds ("1796462042.5").
+ * 1970 up to 2262-04-11 (int64 ns), at most 9 fraction digits.  0 / -1 (ERR_PARSE). */
+int correlate_time_parse(const char *s, int64_t *ns, struct err *e);
+/* "START,END" of two such times, END after START.  0 / -1 (ERR_PARSE). */
+int correlate_span_parse(const char *s, struct correlate_span *out, struct err *e);
 
 #endif

@@ -44,6 +44,22 @@ static json_t *counts_json(const struct correlate_counts *k)
     return o;
 }
 
+/* The span the correlation used for an end, and what it was declared as. */
+static json_t *span_json(const struct correlate_end *x)
+{
+    json_t *decl = x->declared.start_ns
+                       ? json_pack("{s:I,s:o}", "start_ns", (json_int_t)x->declared.start_ns,
+                                   "end_ns",
+                                   x->declared.end_ns ? json_integer((json_int_t)x->declared.end_ns)
+                                                      : json_null())
+                       : json_null();
+    if (x->span_how == CORRELATE_SPAN_NONE)
+        return json_pack("{s:s,s:n,s:n,s:o}", "how", "none", "start_ns", "end_ns", "declared", decl);
+    return json_pack("{s:s,s:I,s:I,s:o}", "how", correlate_span_how_name(x->span_how), "start_ns",
+                     (json_int_t)x->span_start_ns, "end_ns", (json_int_t)x->span_end_ns,
+                     "declared", decl);
+}
+
 static const char *dir_name(int d)
 {
     return d == CORRELATE_AB ? "a->b" : d == CORRELATE_BA ? "b->a" : "unknown";
@@ -83,6 +99,7 @@ json_t *correlate_result_json(const struct correlate_result *r, const char *name
             (json_int_t)x->other);
         if (!e)
             continue;
+        json_object_set_new(e, "span", span_json(x));
         json_object_set_new(e, "keepalive_sent_interval_ns", dist_json(&x->ka_sent_interval));
         json_object_set_new(e, "keepalive_received_interval_ns",
                             dist_json(&x->ka_received_interval));
@@ -91,6 +108,11 @@ json_t *correlate_result_json(const struct correlate_result *r, const char *name
         json_object_set_new(ends, s == 0 ? "a" : "b", e);
     }
     json_object_set_new(root, "ends", ends);
+    json_object_set_new(root, "common_span",
+                        r->common_end_ns > r->common_start_ns
+                            ? json_pack("{s:I,s:I}", "start_ns", (json_int_t)r->common_start_ns,
+                                        "end_ns", (json_int_t)r->common_end_ns)
+                            : json_null());
     json_t *dirs = json_array();
     for (int d = 0; d < 2; d++) {
         const struct correlate_direction *x = &r->dir[d];

@@ -32,6 +32,14 @@ static void correlate_usage(FILE *out)
             "  --window N         sequence numbers kept per SPI (power of two, default 16384)\n"
             "  --grace MS         a packet sent in the last MS ms of the other capture is not\n"
             "                     counted lost (default 1000)\n"
+            "  --span-a START,END when A's capture really ran (A's clock): ISO-8601 UTC\n"
+            "                     (2026-12-05T09:14:02.5Z) or epoch seconds (1796462042.5)\n"
+            "  --span-b START,END the same for B\n"
+            "\n"
+            "Without --span-*, a capture's span is taken from its first and last packet: a\n"
+            "packet sent while the other end was not known to capture is counted 'outside',\n"
+            "not lost.  An end that captured for the whole time but received nothing (UDP/4500\n"
+            "blocked) needs its span given for the other end's packets to count as lost.\n"
             "\n"
             "Exit status: 0 nothing lost, 2 packets lost in a direction, 3 a capture could\n"
             "not be read, 64 bad command line.\n");
@@ -82,12 +90,16 @@ static void print_table(FILE *out, const struct correlate_result *r, const char 
     }
     for (int s = 0; s < 2; s++) {
         const struct correlate_end *x = &r->end[s];
-        if (!x->packets)
+        if (x->span_how == CORRELATE_SPAN_NONE) {
+            fprintf(out, "  %s: no packet and no declared span: covers nothing (--span-%c)\n",
+                    names[s], s ? 'b' : 'a');
             continue;
-        fmt_time(t0, sizeof t0, x->first_ns);
-        fmt_time(t1, sizeof t1, x->last_ns);
-        fprintf(out, "  %s: %s .. %s UTC (%.3f s)\n", names[s], t0, t1,
-                (double)(x->last_ns - x->first_ns) / 1e9);
+        }
+        fmt_time(t0, sizeof t0, x->span_start_ns);
+        fmt_time(t1, sizeof t1, x->span_end_ns);
+        fprintf(out, "  %s: %s .. %s UTC (%.3f s, %s)\n", names[s], t0, t1,
+                (double)(x->span_end_ns - x->span_start_ns) / 1e9,
+                x->span_how == CORRELATE_SPAN_DECLARED ? "declared" : "span from packets");
     }
     fprintf(out, "  clock offset (%s minus %s): %+.6f s, %s\n\n", names[1], names[0],
             (double)r->offset_ns / 1e9, correlate_how_name(r->offset_how));
@@ -108,6 +120,14 @@ static void print_table(FILE *out, const struct correlate_result *r, const char 
                 label, x->spis, x->c.sent, x->c.received, x->c.lost,
                 pct(x->c.lost, x->c.sent - x->c.outside), x->c.outside, x->c.duplicated,
                 x->c.reordered, med, p99, fr);
+    }
+    for (int d = 0; d < 2; d++) {
+        const struct correlate_direction *x = &r->dir[d];
+        if (x->c.outside && !x->c.received && r->end[!d].span_how != CORRELATE_SPAN_DECLARED)
+            fprintf(out, "  note: %s received none of %s's ESP and its span is known only from its"
+                         " packets:\n        if its capture ran the whole time, give --span-%c"
+                         " START,END to count them lost\n",
+                    names[!d], names[d], d ? 'a' : 'b');
     }
     fprintf(out, "\nLoss by outer packet size (lost/sent)\n  %-26s", "direction");
     for (int b = 0; b < CORRELATE_BUCKETS; b++) {
@@ -212,6 +232,7 @@ int cmd_correlate(int argc, char **argv)
         {"name-b", required_argument, NULL, 'b'}, {"local-a", required_argument, NULL, 'A'},
         {"local-b", required_argument, NULL, 'B'}, {"window", required_argument, NULL, 'w'},
         {"grace", required_argument, NULL, 'g'},  {"help", no_argument, NULL, 'h'},
+        {"span-a", required_argument, NULL, 's'}, {"span-b", required_argument, NULL, 'S'},
         {NULL, 0, NULL, 0},
     };
     struct correlate_opts o = {0};
@@ -248,6 +269,16 @@ int cmd_correlate(int argc, char **argv)
                 return TS_EXIT_USAGE;
             }
             o.grace_ns = (int64_t)v * 1000000;
+            break;
+        }
+        case 's':
+        case 'S': {
+            struct err pe = {0};
+            if (correlate_span_parse(optarg, &o.span[ch == 'S'], &pe) != 0) {
+                fprintf(stderr, "tunnelscope correlate: --span-%c: %s\n", ch == 'S' ? 'b' : 'a',
+                        pe.msg);
+                return TS_EXIT_USAGE;
+            }
             break;
         }
         case 'h':

@@ -11,7 +11,11 @@
  * than --big-above bytes (a PMTU black hole); --dup duplicates A -> B packets
  * at B.  Each capture has its own window (--a-start/--a-stop/--b-start/--b-stop
  * in ms of the run).  --rekey-ms replaces every SPI, --seq-start starts the
- * sequence numbers there (ESN wrap when near 2^32).
+ * sequence numbers there (ESN wrap when near 2^32).  --blocked-to-b 1: nothing
+ * sent toward B arrives (ESP, keepalives, IKE) and B sends nothing: B's
+ * capture runs its whole window and holds no packet (UDP/4500 blocked).  The
+ * truth JSON also gives each capture's window in its own clock ("spans"), for
+ * `correlate --span-a/--span-b`.
  *
  * The truth JSON counts exactly what correlate's documented rules count (see
  * assets/correlate-json.md): no packet is dropped within 50 ms of the edges
@@ -42,6 +46,7 @@ struct opts {
     int64_t rekey_ns, rebind_ns, keepalive_ns, ike_ns;
     uint16_t rebind_port;
     uint32_t seq_start;
+    int blocked_to_b;
 };
 
 static uint64_t rng_state;
@@ -424,7 +429,7 @@ static int usage(void)
             "  --packets N --seed N --pps N --spis N (per direction) --loss-ab F --loss-ba F\n"
             "  --big-above LEN (0 off) --dup F --jitter-us N --offset-ms N --grace-ms N\n"
             "  --a-start-ms --a-stop-ms --b-start-ms --b-stop-ms --rekey-ms --rebind-ms\n"
-            "  --rebind-port P --keepalive-ms --ike-ms --seq-start N\n");
+            "  --rebind-port P --keepalive-ms --ike-ms --seq-start N --blocked-to-b 0|1\n");
     return 64;
 }
 
@@ -454,8 +459,10 @@ int main(int argc, char **argv)
     o->seq_start = 1;
     int i = 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i += 2) {
-        if (i + 1 >= argc)
+        if (i + 1 >= argc) {
+            free(g);
             return usage();
+        }
         const char *k = argv[i] + 2, *v = argv[i + 1];
         double d = strtod(v, NULL);
         int64_t ms = (int64_t)(d * MS);
@@ -480,10 +487,16 @@ int main(int argc, char **argv)
         else if (!strcmp(k, "keepalive-ms")) o->keepalive_ns = ms;
         else if (!strcmp(k, "ike-ms")) o->ike_ns = ms;
         else if (!strcmp(k, "seq-start")) o->seq_start = (uint32_t)strtoul(v, NULL, 0);
-        else return usage();
+        else if (!strcmp(k, "blocked-to-b")) o->blocked_to_b = atoi(v) != 0;
+        else {
+            free(g);
+            return usage();
+        }
     }
-    if (argc - i != 3 || o->spis < 1 || o->spis > MAXSPI || o->pps <= 0)
+    if (argc - i != 3 || o->spis < 1 || o->spis > MAXSPI || o->pps <= 0) {
+        free(g);
         return usage();
+    }
     rng_state = o->seed;
     int64_t gap = (int64_t)(1e9 / o->pps);
     if (gap < 1)
@@ -534,26 +547,28 @@ int main(int argc, char **argv)
         flush_arrivals(g, 1, t);
         if (t >= next_ka) {
             struct pkt p = {.kind = K_KA, .dir = 0};
-            send_pkt(g, p, t, 0, 0, 1);
+            send_pkt(g, p, t, o->blocked_to_b, 0, 1);
             next_ka += o->keepalive_ns;
         }
         if (t >= next_ike) {
             struct pkt p = {.kind = K_IKE_REQ, .dir = 0, .msgid = msgid};
-            send_pkt(g, p, t, 0, 0, 1);
-            /* B answers 1 ms after the request reaches it: its own copy is queued in B's heap
-             * (so B's file stays in time order), the arrival in A's. */
-            int64_t tr = t + 6 * MS + o->jitter_ns;
-            struct pkt q = {.kind = K_IKE_RESP, .dir = 1, .msgid = msgid, .own = 1};
-            q.a_port = g->a_port_now;
-            q.t = clock_of(g, 1, tr);
-            heap_push(&g->inflight[1], &q);
-            q.own = 0;
-            q.t = clock_of(g, 0, tr + 5 * MS);
-            heap_push(&g->inflight[0], &q);
+            send_pkt(g, p, t, o->blocked_to_b, 0, 1);
+            if (!o->blocked_to_b) { /* no request arrives, so no response */
+                /* B answers 1 ms after the request reaches it: its own copy is queued in B's heap
+                 * (so B's file stays in time order), the arrival in A's. */
+                int64_t tr = t + 6 * MS + o->jitter_ns;
+                struct pkt q = {.kind = K_IKE_RESP, .dir = 1, .msgid = msgid, .own = 1};
+                q.a_port = g->a_port_now;
+                q.t = clock_of(g, 1, tr);
+                heap_push(&g->inflight[1], &q);
+                q.own = 0;
+                q.t = clock_of(g, 0, tr + 5 * MS);
+                heap_push(&g->inflight[0], &q);
+            }
             msgid++;
             next_ike += o->ike_ns;
         }
-        int dir = (int)(rnd() & 1);
+        int dir = o->blocked_to_b ? 0 : (int)(rnd() & 1);
         int k = (int)(rnd() % (uint64_t)o->spis);
         double u = frand();
         uint32_t len = u < 0.70 ? 100 + (uint32_t)(rnd() % 100)
@@ -563,7 +578,9 @@ int main(int argc, char **argv)
         struct pkt p = {.kind = K_ESP, .dir = dir, .spi = spi[dir][k], .seq = seq[dir][k]++, .len = len};
         int r = !dir;
         int drop = 0;
-        if (!near_edge(g, r, t)) {
+        if (o->blocked_to_b) {
+            drop = 1;
+        } else if (!near_edge(g, r, t)) {
             double loss = dir == 0 ? o->loss_ab : o->loss_ba;
             drop = frand() < loss;
             if (dir == 0 && o->big_above && len > o->big_above)
@@ -626,9 +643,15 @@ int main(int argc, char **argv)
             "  \"ike\": {\"requests_sent\": %" PRIu64 ", \"requests_received\": %" PRIu64
             ", \"requests_matched\": %" PRIu64 ", \"responses_sent\": %" PRIu64
             ", \"responses_received\": %" PRIu64 ", \"responses_matched\": %" PRIu64 "},\n"
-            "  \"nat_changes\": %" PRIu64 ", \"nat_change_ts_ns\": %" PRId64 "\n}\n",
+            "  \"nat_changes\": %" PRIu64 ", \"nat_change_ts_ns\": %" PRId64 ",\n",
             T->ka_sent, T->ka_received, T->req_sent, T->req_received, T->req_matched, T->resp_sent,
             T->resp_received, T->resp_matched, T->nat_changes, T->nat_change_ts);
+    /* each capture's window in its own clock: when it ran, packets or not */
+    fprintf(f,
+            "  \"spans\": {\"a\": {\"start_ns\": %" PRId64 ", \"end_ns\": %" PRId64 "}, "
+            "\"b\": {\"start_ns\": %" PRId64 ", \"end_ns\": %" PRId64 "}}\n}\n",
+            clock_of(g, 0, o->a_start), clock_of(g, 0, o->a_stop), clock_of(g, 1, o->b_start),
+            clock_of(g, 1, o->b_stop));
     fclose(f);
     free(g->inflight[0].v);
     free(g->inflight[1].v);

@@ -529,6 +529,260 @@ static void test_lab_capture_as_pcapng_correlates_the_same(void **state)
     correlate_result_free(r2);
 }
 
+/* A sends `n` ESP packets 1 ms apart from T0 + 1 ms; B (UDP/4500 blocked toward it)
+ * receives none and sends none: B's capture holds no packet at all. */
+static struct correlate_result *blocked_toward_b(const struct correlate_opts *o, int declare_live,
+                                                 int64_t b_start, int64_t b_end, uint32_t n)
+{
+    struct err e = {0};
+    struct correlate *c = correlate_new(o, &e);
+    assert_non_null(c);
+    if (declare_live) /* as the live capture does: the start when tcpdump starts */
+        assert_int_equal(correlate_declare_span(c, 1, b_start, 0, &e), 0);
+    for (uint32_t i = 1; i <= n; i++) {
+        struct capture_event ea = esp_ev(T0 + (int64_t)i * MS, A_PRIV, 4500, B_PUB, 0x700, i, 64, 150);
+        assert_int_equal(correlate_add(c, 0, &ea, &e), 0);
+    }
+    correlate_end_side(c, 0);
+    if (declare_live) /* ... and the end once it is stopped */
+        assert_int_equal(correlate_declare_span(c, 1, b_start, b_end, &e), 0);
+    correlate_end_side(c, 1);
+    struct correlate_result *r = NULL;
+    assert_int_equal(correlate_finish(c, &r, &e), 0);
+    correlate_free(c);
+    return r;
+}
+
+static void test_receiver_without_packets_and_without_span_counts_all_outside(void **state)
+{
+    (void)state;
+    struct correlate_opts o = {.grace_ns = 100 * MS, .window = 64};
+    capture_addr_parse(A_PRIV, &o.local[0]);
+    capture_addr_parse(B_PUB, &o.local[1]);
+    struct correlate_result *r = blocked_toward_b(&o, 0, 0, 0, 3000);
+    const struct correlate_counts *ab = &r->dir[CORRELATE_AB].c;
+    assert_int_equal(ab->sent, 3000);
+    assert_int_equal(ab->received, 0);
+    assert_int_equal(ab->lost, 0);
+    assert_int_equal(ab->outside, 3000);
+    assert_int_equal(r->end[1].span_how, CORRELATE_SPAN_NONE);
+    assert_int_equal(r->end[0].span_how, CORRELATE_SPAN_PACKETS);
+    assert_int_equal(r->end[0].span_start_ns, T0 + MS);
+    assert_int_equal(r->end[0].span_end_ns, T0 + 3000 * MS);
+    assert_int_equal(r->common_start_ns, 0);
+    assert_int_equal(r->common_end_ns, 0);
+    correlate_result_free(r);
+}
+
+static void test_receiver_without_packets_counts_loss_within_its_declared_span(void **state)
+{
+    (void)state;
+    /* B captured from 0.5 s to 2.5 s (its clock = A's): packets sent at 0.5 s up to
+     * 2.4 s (grace 100 ms before B's end) are lost, the others outside.  Declared in
+     * the options, a small window (64 sequence numbers) settles most packets on the
+     * way; declared live (start first, end at the end), events are correlated as they
+     * come (bootstrap 16) and settled at the end, as the live capture's are. */
+    for (int live = 0; live < 2; live++) {
+        struct correlate_opts o = {.grace_ns = 100 * MS, .window = live ? 0 : 64,
+                                   .bootstrap = live ? 16 : 0};
+        capture_addr_parse(A_PRIV, &o.local[0]);
+        capture_addr_parse(B_PUB, &o.local[1]);
+        int64_t b0 = T0 + 500 * MS, b1 = T0 + 2500 * MS;
+        if (!live)
+            o.span[1] = (struct correlate_span){b0, b1};
+        struct correlate_result *r = blocked_toward_b(&o, live, b0, b1, 3000);
+        const struct correlate_counts *ab = &r->dir[CORRELATE_AB].c;
+        assert_int_equal(ab->sent, 3000);
+        assert_int_equal(ab->lost, 2400 - 500 + 1);
+        assert_int_equal(ab->outside, 3000 - (2400 - 500 + 1));
+        assert_int_equal(ab->lost + ab->outside, ab->sent);
+        assert_int_equal(find_spi(r, 0x700)->c.lost, 1901);
+        assert_int_equal(r->end[1].span_how, CORRELATE_SPAN_DECLARED);
+        assert_int_equal(r->end[1].span_start_ns, b0);
+        assert_int_equal(r->end[1].span_end_ns, b1);
+        assert_int_equal(r->end[1].declared.start_ns, b0);
+        assert_int_equal(r->end[1].declared.end_ns, b1);
+        assert_int_equal(r->end[1].packets, 0);
+        /* both cover 0.5 .. 2.5 s: A's packets span 0.001 .. 3.0 s */
+        assert_int_equal(r->common_start_ns, b0);
+        assert_int_equal(r->common_end_ns, b1);
+        /* the size buckets say the same */
+        uint64_t bl = 0;
+        for (int k = 0; k < CORRELATE_BUCKETS; k++)
+            bl += ab->bucket_lost[k];
+        assert_int_equal(bl, 1901);
+        correlate_result_free(r);
+    }
+}
+
+static void test_declared_spans_that_start_and_end_at_different_times(void **state)
+{
+    (void)state;
+    /* A captures 0 .. 4 s, B 1 .. 3 s (declared).  Traffic A -> B only reaches B
+     * between 1.5 s and 2.5 s; before and after, everything toward B is dropped
+     * while B's capture runs.  From B's packets alone (1.5 .. 2.5 s) nothing would
+     * be lost; with B's declared span, the drops from 1 s to 2.9 s are.  B -> A
+     * traffic flows 1.2 .. 2.8 s and A's span (declared 0 .. 4 s) covers it. */
+    for (int declared = 0; declared < 2; declared++) {
+        struct correlate_opts o = {.grace_ns = 100 * MS};
+        capture_addr_parse(A_PRIV, &o.local[0]);
+        capture_addr_parse(B_PUB, &o.local[1]);
+        if (declared) {
+            o.span[0] = (struct correlate_span){T0, T0 + 4000 * MS};
+            o.span[1] = (struct correlate_span){T0 + 1000 * MS, T0 + 3000 * MS};
+        }
+        struct scen s;
+        scen_init(&s, &o);
+        for (uint32_t i = 1; i <= 3999; i++) {
+            int64_t t = T0 + (int64_t)i * MS;
+            int through = i >= 1500 && i <= 2500;
+            a_to_b(&s, 0x800, i, t, !through, 1, 150);
+            if (i >= 1200 && i <= 2800)
+                b_to_a(&s, 0x900, i, t, 0);
+        }
+        correlate_end_side(s.c, 0);
+        correlate_end_side(s.c, 1);
+        struct correlate_result *r = scen_finish(&s);
+        const struct correlate_counts *ab = &r->dir[CORRELATE_AB].c, *ba = &r->dir[CORRELATE_BA].c;
+        assert_int_equal(ab->sent, 3999);
+        assert_int_equal(ab->matched, 1001);
+        /* offset: 5 ms A->B and 7 ms B->A: estimate -1 ms */
+        assert_int_equal(r->offset_ns, -1 * MS);
+        if (declared) {
+            /* lost: sent at t with t - 1 ms (B's clock) >= 1 s and t - 1 ms + 100 ms <= 3 s,
+             * i.e. 1001..2901 ms, not through */
+            assert_int_equal(ab->lost, (1499 - 1001 + 1) + (2901 - 2501 + 1));
+            assert_int_equal(r->end[1].span_how, CORRELATE_SPAN_DECLARED);
+            assert_int_equal(r->common_start_ns, T0 + 1001 * MS);
+            assert_int_equal(r->common_end_ns, T0 + 3001 * MS);
+        } else {
+            /* B's packets span 1.2 .. 2.8 s (B's clock): only the drops sent 1.201 ..
+             * 1.499 s and 2.501 .. 2.701 s count */
+            assert_int_equal(ab->lost, (1499 - 1201 + 1) + (2701 - 2501 + 1));
+            assert_int_equal(r->end[1].span_how, CORRELATE_SPAN_PACKETS);
+        }
+        assert_int_equal(ab->lost + ab->outside + ab->matched, 3999);
+        assert_int_equal(ba->sent, 1601);
+        assert_int_equal(ba->lost, 0);
+        assert_int_equal(ba->received, 1601);
+        correlate_result_free(r);
+    }
+}
+
+static void test_packets_outside_a_declared_span_widen_it(void **state)
+{
+    (void)state;
+    /* B says it captured 1 .. 2 s but holds packets from 0.5 s (a clock or a start
+     * measured late): the packets win, the capture evidently ran then. */
+    struct correlate_opts o = {.grace_ns = 100 * MS};
+    o.span[1] = (struct correlate_span){T0 + 1000 * MS, T0 + 2000 * MS};
+    struct scen s;
+    scen_init(&s, &o);
+    for (uint32_t i = 1; i <= 2600; i++) {
+        int64_t t = T0 + (int64_t)i * MS;
+        a_to_b(&s, 0x810, i, t, i % 10 == 0 || i < 495 || i > 2500, 1, 150);
+        if (i < 495 || i > 2500) /* B's own traffic from its 0.495 s to 2.5 s */
+            continue;
+        b_to_a(&s, 0x910, i, t, 0);
+    }
+    correlate_end_side(s.c, 0);
+    correlate_end_side(s.c, 1);
+    struct correlate_result *r = scen_finish(&s);
+    assert_int_equal(r->end[1].span_how, CORRELATE_SPAN_DECLARED);
+    assert_int_equal(r->end[1].declared.start_ns, T0 + 1000 * MS);
+    assert_int_equal(r->end[1].span_start_ns, T0 + 495 * MS);
+    assert_int_equal(r->end[1].span_end_ns, T0 + 2499 * MS + 5 * MS);
+    assert_int_equal(r->dir[CORRELATE_BA].c.lost, 0);
+    correlate_result_free(r);
+}
+
+static void test_declared_span_is_checked(void **state)
+{
+    (void)state;
+    struct err e = {0};
+    struct correlate_opts o = {0};
+    o.span[0] = (struct correlate_span){T0 + 10, T0};
+    assert_null(correlate_new(&o, &e));
+    assert_int_equal(e.code, ERR_USAGE);
+    struct correlate *c = correlate_new(NULL, &e);
+    assert_non_null(c);
+    assert_int_equal(correlate_declare_span(c, 2, T0, 0, &e), -1);
+    assert_int_equal(correlate_declare_span(c, 0, -5, 0, &e), -1);
+    assert_int_equal(correlate_declare_span(c, 0, T0, T0 - 1, &e), -1);
+    assert_int_equal(correlate_declare_span(c, 0, T0, 0, &e), 0);
+    assert_int_equal(correlate_declare_span(c, 0, T0, T0, &e), 0);
+    correlate_free(c);
+}
+
+static void test_span_json_says_declared_or_from_packets(void **state)
+{
+    (void)state;
+    struct correlate_opts o = {.grace_ns = 100 * MS, .window = 64};
+    capture_addr_parse(A_PRIV, &o.local[0]);
+    capture_addr_parse(B_PUB, &o.local[1]);
+    o.span[1] = (struct correlate_span){T0 + 500 * MS, T0 + 2500 * MS};
+    struct correlate_result *r = blocked_toward_b(&o, 0, 0, 0, 3000);
+    json_t *j = correlate_result_json(r, "gw-a", "gw-b");
+    assert_non_null(j);
+    json_t *sa = json_object_get(json_object_get(json_object_get(j, "ends"), "a"), "span");
+    json_t *sb = json_object_get(json_object_get(json_object_get(j, "ends"), "b"), "span");
+    assert_string_equal(json_string_value(json_object_get(sa, "how")), "packets");
+    assert_true(json_is_null(json_object_get(sa, "declared")));
+    assert_string_equal(json_string_value(json_object_get(sb, "how")), "declared");
+    assert_int_equal(json_integer_value(json_object_get(sb, "start_ns")), T0 + 500 * MS);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(sb, "declared"), "end_ns")),
+                     T0 + 2500 * MS);
+    json_t *cs = json_object_get(j, "common_span");
+    assert_int_equal(json_integer_value(json_object_get(cs, "start_ns")), T0 + 500 * MS);
+    assert_int_equal(json_integer_value(json_object_get(cs, "end_ns")), T0 + 2500 * MS);
+    json_decref(j);
+    correlate_result_free(r);
+}
+
+static void test_time_and_span_parse(void **state)
+{
+    (void)state;
+    struct err e = {0};
+    int64_t t;
+    const int64_t base = 1796462042ll * 1000000000ll; /* 2026-12-05T09:14:02Z */
+    assert_int_equal(correlate_time_parse("2026-12-05T09:14:02Z", &t, &e), 0);
+    assert_int_equal(t, base);
+    assert_int_equal(correlate_time_parse("2026-12-05T09:14:02.5Z", &t, &e), 0);
+    assert_int_equal(t, base + 500000000);
+    assert_int_equal(correlate_time_parse("2026-12-05 09:14:02.000000001", &t, &e), 0);
+    assert_int_equal(t, base + 1);
+    assert_int_equal(correlate_time_parse("2026-12-05T10:14:02+01:00", &t, &e), 0);
+    assert_int_equal(t, base);
+    assert_int_equal(correlate_time_parse("2026-12-05T09:14Z", &t, &e), 0);
+    assert_int_equal(t, base - 2000000000ll);
+    assert_int_equal(correlate_time_parse("1796462042.5", &t, &e), 0);
+    assert_int_equal(t, base + 500000000);
+    assert_int_equal(correlate_time_parse("1796462042", &t, &e), 0);
+    assert_int_equal(t, base);
+    assert_int_equal(correlate_time_parse("2024-02-29T00:00:00Z", &t, &e), 0);
+    const char *bad[] = {"", "now", "2026-13-05T09:14:02Z", "2026-02-30T00:00:00Z",
+                         "2025-02-29T00:00:00Z", "2026-12-05T24:00:00Z", "2026-12-05T09:60:00Z",
+                         "2026-12-05", "2026-12-05T09:14:02.Z", "2026-12-05T09:14:02.1234567891Z",
+                         "2026-12-05T09:14:02Zjunk", "10000-01-01T00:00:00Z", "1969-12-31T23:59:59Z",
+                         "0", "-5", "1796462042.", "253402300800", "2262-04-12T00:00:00Z", "9223372036", "99999999999999999999", "1e9",
+                         "2026-12-05T09:14:02+25:00", NULL};
+    for (int i = 0; bad[i]; i++) {
+        e.code = 0;
+        if (correlate_time_parse(bad[i], &t, &e) != -1)
+            fail_msg("'%s' parsed as %lld", bad[i], (long long)t);
+        assert_int_equal(e.code, ERR_PARSE);
+    }
+    struct correlate_span sp;
+    assert_int_equal(correlate_span_parse("2026-12-05T09:14:02Z,1796462052.25", &sp, &e), 0);
+    assert_int_equal(sp.start_ns, base);
+    assert_int_equal(sp.end_ns, base + 10250000000ll);
+    assert_int_equal(correlate_span_parse("1796462052,1796462042", &sp, &e), -1);
+    assert_int_equal(correlate_span_parse("1796462042", &sp, &e), -1);
+    assert_int_equal(correlate_span_parse("1796462042,", &sp, &e), -1);
+    assert_int_equal(correlate_span_parse("1,2,3", &sp, &e), -1);
+    assert_int_equal(correlate_span_parse(NULL, &sp, &e), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -544,6 +798,13 @@ int main(void)
         cmocka_unit_test(test_lab_captures_show_loss_toward_b_only),
         cmocka_unit_test(test_lab_captures_stream_and_file_backends_agree),
         cmocka_unit_test(test_lab_capture_as_pcapng_correlates_the_same),
+        cmocka_unit_test(test_receiver_without_packets_and_without_span_counts_all_outside),
+        cmocka_unit_test(test_receiver_without_packets_counts_loss_within_its_declared_span),
+        cmocka_unit_test(test_declared_spans_that_start_and_end_at_different_times),
+        cmocka_unit_test(test_packets_outside_a_declared_span_widen_it),
+        cmocka_unit_test(test_declared_span_is_checked),
+        cmocka_unit_test(test_span_json_says_declared_or_from_packets),
+        cmocka_unit_test(test_time_and_span_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
