@@ -12,7 +12,10 @@
  *   DIR/raw/<peer>/NNN-<what>.txt   the outputs as received, key material redacted
  *   DIR/pcap/<peer>.pcap   each end's capture as taken
  *   DIR/session.json       what else the steps read (options, connection states, capture
- *                          windows): with the raw outputs and pcaps, enough to run them again
+ *                          windows): with the raw outputs and pcaps, enough to run them again.
+ *                          peers[].capture_window {start_s, end_s}: when that end's tcpdump
+ *                          was capturing (console's CLOCK_REALTIME; playbook/session.h
+ *                          diag_capture_window), the span correlation.json counts loss in
  *   DIR.tar.gz             the folder, packed (libarchive)
  *
  * Files are created owner-only (0600 in 0700 folders) with O_EXCL and without

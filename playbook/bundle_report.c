@@ -350,7 +350,9 @@ static void direction_sentence(struct out *o, const struct bundle_report_in *in,
     if (outside > 0) {
         putf(o, ", %s not received but sent outside the time span of ", num(outside, n4, sizeof n4));
         text(o, peer_or(in, ys));
-        put(o, "'s captured packets, so not counted lost");
+        const char *how = jstr(json_object_get(ey, "span"), "how");
+        put(o, how && !strcmp(how, "declared") ? "'s capture (as recorded when it started and stopped), so not counted lost"
+                                               : "'s captured packets, so not counted lost");
     }
     putf(o, ", %s duplicated, %s reordered)", num(jint(dir, "duplicated"), n4, sizeof n4),
          num(jint(dir, "reordered"), n5, sizeof n5));
@@ -499,8 +501,40 @@ struct tl_dir {
     long total_sent, total_recv, total_lost;
 };
 
-static void tl_count(const struct tl_side *x, const struct tl_side *y, int64_t t0, int64_t span,
-                     struct tl_dir *d, int *oom)
+/* The span in which the correlation counted an end's missing packets as lost
+ * (ends.X.span of correlation.json: declared or from its packets), in A's
+ * clock; `have` 0 when it has none (nothing can be counted lost there). */
+struct cspan {
+    int have;
+    int64_t lo, hi, grace;
+};
+
+static struct cspan corr_span(const json_t *corr, int side, int64_t offset)
+{
+    struct cspan c = {0};
+    const json_t *sp = json_object_get(json_object_get(json_object_get(corr, "ends"), side ? "b" : "a"), "span");
+    const json_t *lo = json_object_get(sp, "start_ns"), *hi = json_object_get(sp, "end_ns");
+    const json_t *g = json_object_get(corr, "grace_ns");
+    if (!json_is_integer(lo) || !json_is_integer(hi))
+        return c;
+    c.have = 1;
+    c.lo = (int64_t)json_integer_value(lo) - (side ? offset : 0);
+    c.hi = (int64_t)json_integer_value(hi) - (side ? offset : 0);
+    c.grace = json_is_integer(g) ? (int64_t)json_integer_value(g) : 1000000000LL;
+    return c;
+}
+
+/* Was a packet sent at t (A's clock) counted lost if the receiver y lacks it? */
+static int counted(const struct cspan *ys, const struct tl_side *y, int64_t t)
+{
+    if (ys->have)
+        return t >= ys->lo && t + ys->grace <= ys->hi;
+    /* an older correlation.json without spans: y's packets */
+    return y->n && t >= y->first && t + 1000000000LL <= y->last;
+}
+
+static void tl_count(const struct tl_side *x, const struct tl_side *y, const struct cspan *ys, int64_t t0,
+                     int64_t span, struct tl_dir *d, int *oom)
 {
     memset(d, 0, sizeof *d);
     /* what Y received, for matching X's ESP */
@@ -524,7 +558,6 @@ static void tl_count(const struct tl_side *x, const struct tl_side *y, int64_t t
             got[n_got++] = t->k;
     }
     qsort(got, n_got, sizeof *got, key_cmp);
-    const int64_t grace = 1000000000LL;
     for (size_t i = 0; i < x->n; i++) {
         const struct tl_ev *t = &x->v[i];
         if (!t->sent)
@@ -535,8 +568,7 @@ static void tl_count(const struct tl_side *x, const struct tl_side *y, int64_t t
         d->total_sent++;
         if (t->kind == CAPTURE_KEEPALIVE)
             d->ka_sent[b]++;
-        if (t->kind == CAPTURE_ESP && y->n && t->ts >= y->first && t->ts + grace <= y->last &&
-            !bsearch(&t->k, got, n_got, sizeof *got, key_cmp)) {
+        if (t->kind == CAPTURE_ESP && counted(ys, y, t->ts) && !bsearch(&t->k, got, n_got, sizeof *got, key_cmp)) {
             d->lost[b]++;
             d->total_lost++;
         }
@@ -562,6 +594,7 @@ int bundle_report_loss_span(const char *const pcap[2], const json_t *correlation
         r = -1;
     } else {
         const struct tl_side *x = dir ? &sb : &sa, *y = dir ? &sa : &sb;
+        struct cspan ys = corr_span(correlation, !dir, offset);
         struct key *got = malloc((y->n ? y->n : 1) * sizeof *got);
         size_t n_got = 0;
         if (!got) {
@@ -573,8 +606,7 @@ int bundle_report_loss_span(const char *const pcap[2], const json_t *correlation
             qsort(got, n_got, sizeof *got, key_cmp);
             for (size_t i = 0; i < x->n; i++) {
                 const struct tl_ev *t = &x->v[i];
-                if (!t->sent || t->kind != CAPTURE_ESP || !y->n || t->ts < y->first ||
-                    t->ts + 1000000000LL > y->last ||
+                if (!t->sent || t->kind != CAPTURE_ESP || !counted(&ys, y, t->ts) ||
                     bsearch(&t->k, got, n_got, sizeof *got, key_cmp))
                     continue;
                 if (!*first_ns || t->ts < *first_ns)
@@ -595,7 +627,8 @@ static void svg_direction(struct out *o, const struct bundle_report_in *in, int 
                           int64_t span, int64_t offset)
 {
     struct tl_dir d;
-    tl_count(sx, sy, t0, span, &d, &o->oom);
+    struct cspan ys = corr_span(in->correlation, !xs, offset);
+    tl_count(sx, sy, &ys, t0, span, &d, &o->oom);
     long max = 1;
     for (int b = 0; b < TL_BUCKETS; b++) {
         if (d.sent[b] > max)
@@ -713,11 +746,24 @@ static void timelines(struct out *o, const struct bundle_report_in *in, struct e
         put(o, "<p>No timeline: ");
         text(o, le.msg);
         put(o, "</p>\n");
-    } else if (!sa.n || !sb.n) {
-        put(o, "<p>No timeline: a capture holds no IKE/ESP packet of its end.</p>\n");
+    } else if (!sa.n && !sb.n) {
+        put(o, "<p>No timeline: neither capture holds an IKE/ESP packet of its end.</p>\n");
     } else {
-        int64_t t0 = sa.first < sb.first ? sa.first : sb.first;
-        int64_t t1 = sa.last > sb.last ? sa.last : sb.last;
+        /* from the first to the last packet or capture span edge of either end
+         * (an end that received nothing still has the span it captured) */
+        int64_t t0 = INT64_MAX, t1 = INT64_MIN;
+        const struct tl_side *sides[2] = {&sa, &sb};
+        for (int k = 0; k < 2; k++) {
+            struct cspan c = corr_span(in->correlation, k, offset);
+            if (sides[k]->n) {
+                t0 = sides[k]->first < t0 ? sides[k]->first : t0;
+                t1 = sides[k]->last > t1 ? sides[k]->last : t1;
+            }
+            if (c.have) {
+                t0 = c.lo < t0 ? c.lo : t0;
+                t1 = c.hi > t1 ? c.hi : t1;
+            }
+        }
         int64_t span = t1 - t0 > 0 ? t1 - t0 + 1 : 1000000000LL;
         svg_direction(o, in, 0, &sa, &sb, t0, span, offset);
         svg_direction(o, in, 1, &sb, &sa, t0, span, offset);

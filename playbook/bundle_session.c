@@ -75,6 +75,12 @@ int bundle_write_session_note(const struct diag_session *s, const char *dir, con
         const struct peer_facts *fa = diag_peer_facts(s, 0), *fb = diag_peer_facts(s, 1);
         struct correlate_opts co;
         replay_correlate_opts(fa ? fa->ike.local_host : NULL, fb ? fb->ike.local_host : NULL, &co);
+        /* and each end's capture span, as session.json records it for replay */
+        for (int i = 0; i < 2; i++) {
+            double ws, we;
+            if (!diag_capture_window(s, i, &ws, &we))
+                co.span[i] = correlate_span_of_seconds(ws, we);
+        }
         struct correlate_result *r = NULL;
         if (correlate_files(pcaps[0], pcaps[1], &co, &r, e) == 0) {
             json_t *j = correlate_result_json(r, diag_peer_name(s, 0), diag_peer_name(s, 1));

@@ -192,6 +192,9 @@ const char *correlate_span_how_name(int how); /* "declared", "packets", "none" *
  * means UTC; "+02:00" offsets are applied) or epoch seconds ("1796462042.5").
  * 1970 up to 2262-04-11 (int64 ns), at most 9 fraction digits.  0 / -1 (ERR_PARSE). */
 int correlate_time_parse(const char *s, int64_t *ns, struct err *e);
+/* A span measured in CLOCK_REALTIME seconds (0: not known) as ns, rounded the
+ * same way wherever it is converted (live, bundle export, replay). */
+struct correlate_span correlate_span_of_seconds(double start_s, double end_s);
 /* "START,END" of two such times, END after START.  0 / -1 (ERR_PARSE). */
 int correlate_span_parse(const char *s, struct correlate_span *out, struct err *e);
 

@@ -3,6 +3,7 @@
  * out-of-range time is an error, never a guess). */
 #include "playbook/correlate.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -162,4 +163,19 @@ int correlate_span_parse(const char *s, struct correlate_span *out, struct err *
         return err_set(e, ERR_PARSE, "the span's end must come after its start");
     *out = sp;
     return 0;
+}
+
+static int64_t seconds_ns(double s)
+{
+    if (!(s > 0) || s >= (double)MAX_EPOCH)
+        return 0;
+    return (int64_t)llround(s * 1e9);
+}
+
+struct correlate_span correlate_span_of_seconds(double start_s, double end_s)
+{
+    struct correlate_span sp = {seconds_ns(start_s), seconds_ns(end_s)};
+    if (!sp.start_ns || sp.end_ns < sp.start_ns)
+        sp.end_ns = 0; /* no start, or an end before it: the end is not known */
+    return sp;
 }

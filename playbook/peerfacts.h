@@ -158,6 +158,7 @@ struct reach_bucket {
 struct reach_dir {
     long udp4500_sent, udp4500_received; /* every UDP/4500 packet: ESP, IKE, keepalives */
     long esp_sent, esp_received, esp_lost, esp_dup, esp_reorder;
+    long esp_outside;                    /* sent, not received, outside the receiver's capture span */
     long raw_esp_sent, raw_esp_received; /* IP proto 50 */
     long ike_sent, ike_received;
     long ike_sa_init;                    /* IKE_SA_INIT requests seen: new IKE SAs */

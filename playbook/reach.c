@@ -44,6 +44,14 @@ void reach_acc_add(struct reach_acc *a, int side, const struct capture_event *ev
         a->failed = true;
 }
 
+void reach_acc_declare_span(struct reach_acc *a, int side, int64_t start_ns, int64_t end_ns)
+{
+    if (!a || a->failed)
+        return;
+    if (correlate_declare_span(a->c, side, start_ns, end_ns, &a->err) != 0)
+        a->failed = true;
+}
+
 static const char *endpoint(struct strpool *pool, const struct capture_addr *addr, uint16_t port)
 {
     char t[64];
@@ -62,23 +70,18 @@ void reach_from_result(const struct correlate_result *r, const long ike_sa_init[
     memset(out, 0, sizeof *out);
     out->ran = true;
     out->offset_method = correlate_how_name(r->offset_how);
-    /* the span both captures cover, in A's clock */
-    int64_t a0 = r->end[0].first_ns, a1 = r->end[0].last_ns;
-    int64_t b0 = r->end[1].first_ns - r->offset_ns, b1 = r->end[1].last_ns - r->offset_ns;
-    int64_t lo = a0 > b0 ? a0 : b0, hi = a1 < b1 ? a1 : b1;
-    out->window_s = r->end[0].first_ns && r->end[1].first_ns && hi > lo ? (double)(hi - lo) / 1e9 : 0;
+    /* the span both captures cover (as declared by the live capture, else
+     * from the packets), in A's clock */
+    out->window_s = r->common_end_ns > r->common_start_ns
+                        ? (double)(r->common_end_ns - r->common_start_ns) / 1e9
+                        : 0;
     for (int d = 0; d < 2; d++) {
         const struct correlate_direction *cd = &r->dir[d];
         struct reach_dir *o = d == CORRELATE_AB ? &out->a_to_b : &out->b_to_a;
         o->esp_sent = (long)cd->c.sent;
         o->esp_received = (long)cd->c.received;
         o->esp_lost = (long)cd->c.lost;
-        /* the correlation knows a capture's span only from its packets: a
-         * receiver that saw none of this direction's ESP makes them all
-         * "outside".  Both captures ran over the same window (started and
-         * stopped together), so none received means all lost */
-        if (!cd->c.received && cd->c.sent)
-            o->esp_lost = (long)(cd->c.lost + cd->c.outside);
+        o->esp_outside = (long)cd->c.outside;
         o->esp_dup = (long)cd->c.duplicated;
         o->esp_reorder = (long)cd->c.reordered;
         o->ike_sent = (long)(cd->ike.req_sent + cd->ike.resp_sent);
@@ -103,10 +106,8 @@ void reach_from_result(const struct correlate_result *r, const long ike_sa_init[
             const struct correlate_spi *sp = &r->spis[k];
             if (sp->dir != d)
                 continue;
-            long lost = (long)sp->c.lost;
-            if (!sp->c.received)
-                lost = (long)(sp->c.lost + sp->c.outside);
-            o->spis[o->n_spis++] = (struct reach_spi){sp->spi, (long)sp->c.sent, (long)sp->c.received, lost};
+            o->spis[o->n_spis++] =
+                (struct reach_spi){sp->spi, (long)sp->c.sent, (long)sp->c.received, (long)sp->c.lost};
         }
     }
     /* NAT mapping changes on UDP/4500: B seeing A's endpoint change is A's

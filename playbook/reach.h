@@ -17,6 +17,9 @@ struct reach_acc;
  * NULL to let the correlation learn it. */
 struct reach_acc *reach_acc_new(const char *local_a, const char *local_b);
 void reach_acc_add(struct reach_acc *a, int side, const struct capture_event *ev);
+/* When an end's capture was running (that end's clock, ns; end 0 while it
+ * runs): see correlate_declare_span(). */
+void reach_acc_declare_span(struct reach_acc *a, int side, int64_t start_ns, int64_t end_ns);
 /* Correlates and fills out (strings in pool).  0 / -1. */
 int reach_acc_finish(struct reach_acc *a, struct reach_facts *out, struct strpool *pool, struct err *e);
 void reach_acc_free(struct reach_acc *a);

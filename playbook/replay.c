@@ -28,6 +28,17 @@ static const char *given_local(const struct bundle *b, const char *end)
     return json_string_value(json_object_get(x, "local"));
 }
 
+static const json_t *session_peer(const struct bundle *b, int side);
+
+void replay_capture_spans(const struct bundle *b, struct correlate_opts *o)
+{
+    for (int side = 0; side < 2; side++) {
+        const json_t *w = json_object_get(session_peer(b, side), "capture_window");
+        o->span[side] = correlate_span_of_seconds(json_number_value(json_object_get(w, "start_s")),
+                                                  json_number_value(json_object_get(w, "end_s")));
+    }
+}
+
 int replay_correlate(const struct bundle *b, struct correlate_result **out, struct err *e)
 {
     const char *pa = bundle_pcap_path(b, 0), *pb = bundle_pcap_path(b, 1);
@@ -37,6 +48,7 @@ int replay_correlate(const struct bundle *b, struct correlate_result **out, stru
                            : (bundle_peer_name(b, 1) ? bundle_peer_name(b, 1) : "B"));
     struct correlate_opts o;
     replay_correlate_opts(given_local(b, "a"), given_local(b, "b"), &o);
+    replay_capture_spans(b, &o);
     return correlate_files(pa, pb, &o, out, e);
 }
 

@@ -42,6 +42,9 @@ struct replay_check {
 int replay_correlate(const struct bundle *b, struct correlate_result **out, struct err *e);
 /* The same, as JSON (tunnelscope.correlate/1).  NULL on error. */
 json_t *replay_correlation_json(const struct bundle *b, struct err *e);
+/* Each end's capture span as the bundle recorded it (session.json's
+ * capture_window; none in older bundles: the spans come from the packets). */
+void replay_capture_spans(const struct bundle *b, struct correlate_opts *o);
 /* Options of a correlation that gives these local addresses (NULL: learn). */
 void replay_correlate_opts(const char *local_a, const char *local_b, struct correlate_opts *o);
 

@@ -306,9 +306,17 @@ static void spi_evidence(struct finding *f, const struct reach_dir *d)
                              d->spis[s].spi, d->spis[s].sent, d->spis[s].received, d->spis[s].lost);
 }
 
+/* ESP packets whose fate is known: sent while the receiver's capture ran
+ * (the others are "outside": they may have arrived after it stopped). */
+static long esp_counted(const struct reach_dir *d)
+{
+    long n = d->esp_sent + d->raw_esp_sent - d->esp_outside;
+    return n > 0 ? n : 0;
+}
+
 static bool dir_lossy(const struct reach_dir *d, double min_rate)
 {
-    long sent = d->esp_sent + d->raw_esp_sent;
+    long sent = esp_counted(d);
     return d->esp_lost >= LOSS_MIN_PACKETS && rate(d->esp_lost, sent) >= min_rate;
 }
 
@@ -324,7 +332,7 @@ static bool dir_blocked(const struct reach_dir *d)
 static void reach_one_way(const struct diag_in *in, const struct reach_dir *d, const struct peer_facts *x,
                           const struct peer_facts *y, const char *id, struct findings *out)
 {
-    long sent = d->esp_sent + d->raw_esp_sent;
+    long sent = esp_counted(d);
     double r = rate(d->esp_lost, sent);
     char pct[32];
     snprintf(pct, sizeof pct, "%.1f %%", 100.0 * r);
@@ -335,8 +343,12 @@ static void reach_one_way(const struct diag_in *in, const struct reach_dir *d, c
     if (!f)
         return;
     spi_evidence(f, d);
-    finding_add_evidence(f, x->name, "capture", "%ld ESP sent, %ld keepalives, %ld IKE", sent, d->ka_sent,
-                         d->ike_sent);
+    finding_add_evidence(f, x->name, "capture", "%ld ESP sent, %ld keepalives, %ld IKE", d->esp_sent + d->raw_esp_sent,
+                         d->ka_sent, d->ike_sent);
+    if (d->esp_outside > 0)
+        finding_add_evidence(f, y->name, "capture",
+                             "%ld more ESP sent outside its capture span (at its edges), not counted",
+                             d->esp_outside);
     finding_add_evidence(f, y->name, "capture", "%ld ESP received, %ld keepalives, %ld IKE",
                          d->esp_received + d->raw_esp_received, d->ka_received, d->ike_received);
     (void)in;
@@ -415,7 +427,7 @@ static void step_reach(const struct diag_in *in, struct findings *out)
     bool lossy_ab = !blk_ab && dir_lossy(ab, LOSS_WARN_RATE);
     bool lossy_ba = !blk_ba && dir_lossy(ba, LOSS_WARN_RATE);
     if (lossy_ab && lossy_ba) {
-        long s1 = ab->esp_sent + ab->raw_esp_sent, s2 = ba->esp_sent + ba->raw_esp_sent;
+        long s1 = esp_counted(ab), s2 = esp_counted(ba);
         double r1 = rate(ab->esp_lost, s1), r2 = rate(ba->esp_lost, s2);
         char t1[32], t2[32];
         snprintf(t1, sizeof t1, "%.1f %%", 100.0 * r1);

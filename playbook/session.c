@@ -849,6 +849,22 @@ static void cap_data(struct rcmd *cmd, int is_stderr, const char *data, size_t l
     (void)cmd;
     if (is_stderr || c->failed)
         return;
+    if (!cc->s->offline && cc->s->cap_win[cc->side][0] <= 0 && len) {
+        /* The capture's start: when the first byte of its pcap stream arrives.
+         * tcpdump writes the 24-byte file header (pcap_dump_open, flushed at
+         * once by -U) after its capture handle is active and the filter set,
+         * before any packet (tcpdump 4.99: the header comes with "listening
+         * on", packets or not), so it was capturing by then, up to one network
+         * delay earlier.  Not the time the command was sent (ssh, sudo and
+         * tcpdump's own start take 0.1 s or more before it captures) nor its
+         * first packet (an end whose UDP/4500 is blocked may get none): a
+         * packet the other end sent before this moment is not counted lost. */
+        cc->s->cap_win[cc->side][0] = now_real();
+        if (cc->s->acc) {
+            struct correlate_span sp = correlate_span_of_seconds(cc->s->cap_win[cc->side][0], 0);
+            reach_acc_declare_span(cc->s->acc, cc->side, sp.start_ns, 0);
+        }
+    }
     struct err e = {0};
     if (capture_stream_feed(c->stream, data, len, &e) != 0) {
         c->failed = true;
@@ -871,6 +887,11 @@ static void cap_done(struct rcmd *cmd, void *ud)
     struct capside *c = &cc->s->cap[cc->side];
     (void)cmd;
     c->ended = true;
+    /* Ended before we stopped it (tcpdump failed, or the peer's timeout): it
+     * captured until this moment at the latest. */
+    double *w = cc->s->cap_win[cc->side];
+    if (!cc->s->offline && w[0] > 0 && w[1] <= 0)
+        w[1] = now_real();
     if (cc->s->pending)
         cc->s->pending--;
 }
@@ -991,23 +1012,28 @@ static void cap_tick(struct diag_session *s)
         for (int i = 0; i < 2; i++)
             if (s->cap[i].cmd && !s->cap[i].header && !s->cap[i].ended)
                 ready = false;
-        if (ready || t - s->cap_started > 3.0) {
+        if (ready || t - s->cap_started > 3.0)
             s->cap_deadline = t + s->opts.capture_seconds;
-            s->cap_win[0][0] = s->cap_win[1][0] = now_real();
-        }
     }
     if ((s->cap_deadline && t >= s->cap_deadline) || t >= s->cap_hard_deadline)
         for (int i = 0; i < 2; i++)
-            if (s->cap[i].cmd && !s->cap[i].ended && rcmd_state(s->cap[i].cmd) != RCMD_DONE)
+            if (s->cap[i].cmd && !s->cap[i].ended && rcmd_state(s->cap[i].cmd) != RCMD_DONE) {
+                /* The capture's end: when we ask it to stop.  tcpdump goes on
+                 * capturing until the signal reaches it, so this is no later
+                 * than its real end (packets captured after it still come). */
+                if (s->cap_win[i][0] > 0 && s->cap_win[i][1] <= 0)
+                    s->cap_win[i][1] = now_real();
                 rcmd_stop(s->cap[i].cmd);
+            }
 }
 
 static void cap_finish(struct diag_session *s)
 {
     const char *why = NULL;
     char buf[420];
-    if (!s->offline && s->cap_win[0][0] > 0)
-        s->cap_win[0][1] = s->cap_win[1][1] = now_real();
+    for (int i = 0; i < 2 && !s->offline; i++)
+        if (s->cap_win[i][0] > 0 && s->cap_win[i][1] <= 0)
+            s->cap_win[i][1] = now_real(); /* neither stopped nor seen to end */
     for (int i = 0; i < 2; i++) {
         struct capside *c = &s->cap[i];
         if (s->offline && c->ctx) {
@@ -1071,6 +1097,13 @@ static void cap_finish(struct diag_session *s)
             why = buf;
         }
     }
+    /* each end's capture span, live as measured, offline as recorded: the
+     * correlation counts loss within them (playbook/correlate.h) */
+    for (int i = 0; i < 2; i++)
+        if (s->acc && s->cap_win[i][0] > 0 && s->cap_win[i][1] >= s->cap_win[i][0]) {
+            struct correlate_span sp = correlate_span_of_seconds(s->cap_win[i][0], s->cap_win[i][1]);
+            reach_acc_declare_span(s->acc, i, sp.start_ns, sp.end_ns);
+        }
     memset(&s->reach, 0, sizeof s->reach);
     if (why) {
         s->reach.ran = false;
@@ -1080,12 +1113,6 @@ static void cap_finish(struct diag_session *s)
         if (reach_acc_finish(s->acc, &s->reach, &s->side[0].pool, &e) != 0) {
             s->reach.ran = false;
             s->reach.error = strpool_dup(&s->side[0].pool, e.msg, strlen(e.msg));
-        } else if (s->reach.window_s <= 0) {
-            /* no packet at one end: the window is the time both captures ran */
-            double lo = s->cap_win[0][0] > s->cap_win[1][0] ? s->cap_win[0][0] : s->cap_win[1][0];
-            double hi = s->cap_win[0][1] < s->cap_win[1][1] ? s->cap_win[0][1] : s->cap_win[1][1];
-            if (s->cap_win[0][0] > 0 && s->cap_win[1][0] > 0 && hi > lo)
-                s->reach.window_s = hi - lo;
         }
     }
     reach_acc_free(s->acc);

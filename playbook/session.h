@@ -77,7 +77,7 @@ struct diag_record_peer {
     bool connected;
     const char *connect_error; /* when not connected */
     const char *pcap;          /* its capture file, or NULL */
-    double window_start, window_end; /* CLOCK_REALTIME span of the capture window, 0: unknown */
+    double window_start, window_end; /* CLOCK_REALTIME span of its capture (diag_capture_window), 0: unknown */
 };
 
 struct diag_record {
@@ -133,7 +133,11 @@ size_t diag_unused_records(const struct diag_session *s);
 /* Where an end's capture is (pcap_dir/a.pcap live, the record's file
  * offline), NULL when there is none. */
 const char *diag_pcap_path(const struct diag_session *s, int side);
-/* The capture window of an end (CLOCK_REALTIME), 0 / -1 when it did not run. */
+/* When an end's capture was running (CLOCK_REALTIME of the console, s): from
+ * the first byte of its pcap stream (tcpdump writes the file header once it
+ * captures) to when it was asked to stop (or seen to end); offline, as
+ * recorded.  0 / -1 when it did not run.  The correlation counts a packet as
+ * lost only within the receiver's span (playbook/correlate.h). */
 int diag_capture_window(const struct diag_session *s, int side, double *start, double *end);
 bool diag_is_offline(const struct diag_session *s);
 
