@@ -401,7 +401,8 @@ static int text_endpoint(struct span s, char *id, size_t idn, char *host, size_t
     span_trim(&s);
     if (s.len < 2 || s.p[0] != '\'')
         return -1;
-    const char *at = span_rfind(s, "' @ ");
+    /* the closing quote comes after the opening one (not the opening one itself) */
+    const char *at = span_rfind((struct span){s.p + 1, s.len - 1}, "' @ ");
     if (!at)
         return -1;
     if (fact_copy(id, idn, s.p + 1, (size_t)(at - s.p - 1)) != 0)

@@ -11,6 +11,7 @@
 
 #include "probes/ping.h"
 #include "probes/redact.h"
+#include "probes/swanctl.h"
 #include "probes/xfrm.h"
 
 /* fuzz_ping: an error after some counts were read used to leave them in the fact. */
@@ -79,6 +80,34 @@ static void test_xfrm_lifetime_add_use_overlap_is_an_error(void **state)
     xfrm_fact_free(&f);
 }
 
+/* fuzz_swanctl (round 3): an endpoint "local ' @ HOST[PORT]" whose only quote
+ * is the opening one: "' @ " was found at the opening quote itself and the id
+ * got a length of -1, copied as 159 bytes read past the input. */
+static void test_swanctl_endpoint_with_one_quote_is_an_error(void **state)
+{
+    (void)state;
+    const char *lit = "site: #1, ESTABLISHED, IKEv2, 50f13cc598a2fa4c_i* 7f26f386d81a04f5_r\n"
+                      "  local ' @ 192.168.77.2[4500]\n";
+    size_t n = strlen(lit);
+    char *t = malloc(n); /* exact size, no NUL: ASan sees any read past the end */
+    assert_non_null(t);
+    memcpy(t, lit, n);
+    struct sa_fact f;
+    struct err e = {0};
+    assert_int_equal(swanctl_parse_sas_text(t, n, &f, &e), -1);
+    assert_int_equal(f.n_ike, 0);
+    sa_fact_free(&f);
+    /* an empty id between two quotes is still read */
+    const char *ok = "site: #1, ESTABLISHED, IKEv2, 50f13cc598a2fa4c_i* 7f26f386d81a04f5_r\n"
+                     "  local  '' @ 192.168.77.2[4500]\n";
+    assert_int_equal(swanctl_parse_sas_text(ok, strlen(ok), &f, &e), 0);
+    assert_int_equal(f.n_ike, 1);
+    assert_string_equal(f.ike[0].local_host, "192.168.77.2");
+    assert_string_equal(f.ike[0].local_id, "");
+    sa_fact_free(&f);
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -86,6 +115,7 @@ int main(void)
         cmocka_unit_test(test_ping_header_with_open_parenthesis_only),
         cmocka_unit_test(test_redact_known_secret_beside_a_rule),
         cmocka_unit_test(test_xfrm_lifetime_add_use_overlap_is_an_error),
+        cmocka_unit_test(test_swanctl_endpoint_with_one_quote_is_an_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
