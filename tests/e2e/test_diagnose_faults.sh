@@ -27,12 +27,19 @@ expect_only_failures esp-drop-to-b reach.esp_lost_a_to_b
 expect_exit esp-drop-to-b 2
 lab clear esp-drop-to-b >/dev/null
 
-# Nothing comes back to gw-a: its DPD starts within 10 s and gw-b's answers
-# (IKE on UDP/4500) are dropped too; the capture must hold one of them.
-n=$(log_count gw-a "sending DPD request")
+# "Blocked" (not just ESP lost) needs a non-ESP UDP/4500 packet from gw-b in the
+# window.  Keepalives cannot be it: only the NATed end (gw-a) sends them, and they
+# go A -> B, which this fault leaves open.  What gw-b sends toward gw-a besides ESP
+# is its answers to gw-a's DPD: nothing comes back to gw-a, so its DPD request goes
+# unanswered and is retransmitted (strongSwan: 4 s, then 7.2 s, 13 s, 23 s later).
+# Once the first retransmit is logged, the next two come 7.2 s and 20.2 s later:
+# a 15 s window opening within 20 s of it holds one of them and gw-b's answer.
+# (A "sending DPD request" line is no such proof: one sent before the fault, and
+# answered, passes that wait; the next request may then fall after the window.)
+n=$(log_count gw-a "retransmit 1 of request")
 lab fault udp4500-drop-to-a >/dev/null
 traffic_start
-wait_log gw-a "sending DPD request" "$n" 40 || echo "note: no DPD request seen on gw-a"
+wait_log gw-a "retransmit 1 of request" "$n" 40 || echo "note: no DPD retransmit seen on gw-a"
 traffic_stop
 CAPTURE=15 diag udp4500-drop-to-a
 expect_principal udp4500-drop-to-a reach.udp4500_blocked_b_to_a 2
