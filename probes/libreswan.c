@@ -652,6 +652,9 @@ static int parse_state_line(struct status_ctx *x, const char *key, struct opt_u6
         } else if (span_starts(part, "IKE SA #")) {
             if (span_u64(span_from(part.p + 8, part.p + part.len), &ike_num) != 0)
                 return -1;
+        } else if (span_starts(part, "ISAKMP SA #")) { /* 4.x IKEv1 */
+            if (span_u64(span_from(part.p + 11, part.p + part.len), &ike_num) != 0)
+                return -1;
         }
     }
     struct libreswan_status *out = x->out;

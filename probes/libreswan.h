@@ -41,7 +41,7 @@ int libreswan_parse_trafficstatus(const char *text, size_t len, struct sa_fact *
  *    timeout (liveness gives up after retransmit-timeout): dpd_timeout 0.
  *
  *  sas: one ike_sa per IKE (phase 1 / parent) state, its children attached by
- *    "isakmp#N" (3.x) or "IKE SA #N" (4.x/5.x), from
+ *    "isakmp#N" (3.x), "IKE SA #N" / "ISAKMP SA #N" (4.x/5.x), from
  *      #N: "name"[[I] ADDR]:PORT STATE_X (text); EVENT_SA_REKEY|REKEY in Ns; ...
  *      #N: "name" esp.SPI@PEER esp.SPI@SELF [tun.0@..] ... Traffic: ESPin=84B ...
  *    state: IKE "ESTABLISHED" when the text says established, "DELETING" for

@@ -263,6 +263,45 @@ static void test_merge_traffic_puts_exact_bytes_on_the_status_children(void **st
     libreswan_status_free(&s);
 }
 
+/* Real Libreswan 4.10 in the UML guest: IKEv1 children ("ISAKMP SA #N"),
+ * LIVENESS events, replaced IKE SAs still listed, quick mode in progress. */
+static void test_status_410_real_xfrm_ikev1_and_ikev2_children(void **state)
+{
+    size_t n;
+    char *t = fixture_load("libreswan/real/natt.east.whack-status.txt", &n);
+    struct libreswan_status s;
+    struct err e = {0};
+    assert_int_equal(libreswan_parse_status(t, n, &s, &e), 0);
+    int v1 = -1, v2_children = 0;
+    for (size_t i = 0; i < s.sas.n_ike; i++) {
+        if (!strcmp(s.sas.ike[i].name, "west-east-v1[1]"))
+            v1 = (int)i;
+        if (!strcmp(s.sas.ike[i].name, "west-east[1]"))
+            v2_children += (int)s.sas.ike[i].n_child;
+    }
+    assert_true(v1 >= 0);
+    const struct ike_sa *ike = &s.sas.ike[v1];
+    assert_int_equal(ike->version.v, 1);
+    assert_int_equal(ike->n_child, 1);
+    assert_int_equal(ike->child[0].ike_uniqueid.v, 1);
+    assert_int_equal(ike->child[0].spi_in.v, 0xc1f2b782);
+    assert_string_equal(ike->child[0].proposal, "AES_CBC_256-HMAC_SHA2_256_128");
+    assert_int_equal(v2_children, 2); /* #4 under IKE #2, #8 under IKE #6 */
+    libreswan_status_free(&s);
+    free(t);
+    t = fixture_load("libreswan/real/direct.east.whack-status.txt", &n);
+    assert_int_equal(libreswan_parse_status(t, n, &s, &e), 0);
+    const struct ike_sa *d = NULL;
+    for (size_t i = 0; i < s.sas.n_ike; i++)
+        if (!strcmp(s.sas.ike[i].name, "west-east-v1[1]"))
+            d = &s.sas.ike[i];
+    assert_non_null(d);
+    assert_string_equal(d->child[0].state, "INSTALLING"); /* STATE_QUICK_R1 */
+    assert_int_equal(d->child[0].encap, TRI_NO);
+    libreswan_status_free(&s);
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -273,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_status_3x_ikev1_and_ikev2_states_with_children),
         cmocka_unit_test(test_status_rejects_truncated_garbled_and_foreign_text),
         cmocka_unit_test(test_merge_traffic_puts_exact_bytes_on_the_status_children),
+        cmocka_unit_test(test_status_410_real_xfrm_ikev1_and_ikev2_children),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
