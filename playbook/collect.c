@@ -38,6 +38,16 @@ static const struct probe_spec probes[PROBE_COUNT] = {
     [PROBE_PING] = {PROBE_PING, 4, "ping -M do", NULL, true},
     [PROBE_LOG_SIZE] = {PROBE_LOG_SIZE, 5, "daemon log size", "wc -c < /var/log/charon.log", true},
     [PROBE_BATCH] = {PROBE_BATCH, 1, "probes", NULL, true},
+    /* Libreswan: only where `ipsec` is Libreswan's (strongSwan's starter also
+     * installs an `ipsec`); exit 127 elsewhere, as a missing tool */
+    [PROBE_LSW_STATUS] = {PROBE_LSW_STATUS, 1, "ipsec whack --status",
+     "if ipsec --version 2>/dev/null | grep -q Libreswan; then ipsec whack --status; "
+     "else echo 'no Libreswan ipsec'; exit 127; fi",
+     true},
+    [PROBE_LSW_TRAFFIC] = {PROBE_LSW_TRAFFIC, 1, "ipsec whack --trafficstatus",
+     "if ipsec --version 2>/dev/null | grep -q Libreswan; then ipsec whack --trafficstatus; "
+     "else echo 'no Libreswan ipsec'; exit 127; fi",
+     true},
 };
 
 const struct probe_spec *collect_probe(enum probe_kind k)
@@ -158,6 +168,8 @@ static void copy_proposals(struct collect_side *s, const char **dst, const char 
     dst[n] = NULL;
 }
 
+static void drop_strongswan_gaps(struct collect_side *s);
+
 void collect_select_conn(struct collect_side *s)
 {
     struct peer_facts *f = &s->f;
@@ -170,6 +182,8 @@ void collect_select_conn(struct collect_side *s)
     f->ike.established_s = -1;
     f->child.packets_in = f->child.packets_out = f->child.bytes_in = f->child.bytes_out = -1;
     f->child.installed_s = -1;
+    if (s->lsw_state == LSW_RUNNING)
+        drop_strongswan_gaps(s); /* the strongswan.conf probe may have answered after ipsec status */
     if (!s->conn_want)
         return;
     for (size_t i = 0; s->have_conns && i < s->conns.n_conn; i++) {
@@ -180,6 +194,8 @@ void collect_select_conn(struct collect_side *s)
         copy_list(s, f->conn.local_addrs, &c->local_addrs);
         copy_list(s, f->conn.remote_addrs, &c->remote_addrs);
         copy_proposals(s, f->conn.ike_proposals, c->proposals);
+        if (s->lsw_state == LSW_RUNNING && i < s->n_lsw_x && s->lsw_x[i].keepalive.known)
+            f->keepalive_s = u64_or(&s->lsw_x[i].keepalive, -1);
         f->conn.dpd_delay = u64_or(&c->dpd_delay, -1);
         f->conn.dpd_timeout = u64_or(&c->dpd_timeout, -1);
         f->conn.ike_rekey_time = u64_or(&c->rekey_time, -1);
@@ -204,6 +220,9 @@ void collect_select_conn(struct collect_side *s)
             continue;
         if (!best || (!strcmp(ike->state, "ESTABLISHED") && strcmp(best->state, "ESTABLISHED")))
             best = ike;
+        else if (s->lsw_state == LSW_RUNNING && !strcmp(ike->state, best->state) && ike->uniqueid.known &&
+                 best->uniqueid.known && ike->uniqueid.v > best->uniqueid.v)
+            best = ike; /* Libreswan keeps the replaced IKE SA listed until it expires: the newest */
     }
     if (!best)
         return;
@@ -222,6 +241,9 @@ void collect_select_conn(struct collect_side *s)
         if (f->conn.child && strcmp(c->name, f->conn.child))
             continue;
         if (!cbest || (!strcmp(c->state, "INSTALLED") && strcmp(cbest->state, "INSTALLED")))
+            cbest = c;
+        else if (s->lsw_state == LSW_RUNNING && !strcmp(c->state, cbest->state) && c->uniqueid.known &&
+                 cbest->uniqueid.known && c->uniqueid.v > cbest->uniqueid.v)
             cbest = c;
     }
     if (!cbest)
@@ -549,6 +571,150 @@ static void parse_fw(struct collect_side *s, enum probe_kind k, const char *text
     fw_fact_free(&ff);
 }
 
+/* ---- Libreswan ------------------------------------------------------------- */
+
+/* The probes a strongSwan peer needs and a Libreswan one does not run: their
+ * failures are no gap there. */
+static void drop_strongswan_gaps(struct collect_side *s)
+{
+    int w = 0;
+    for (int i = 0; i < s->f.n_gaps; i++) {
+        const char *p = s->f.gaps[i].probe;
+        if (!strcmp(p, probes[PROBE_SAS].what) || !strcmp(p, probes[PROBE_CONNS].what) ||
+            !strcmp(p, probes[PROBE_SWCONF].what))
+            continue;
+        s->f.gaps[w++] = s->f.gaps[i];
+    }
+    s->f.n_gaps = w;
+}
+
+/* "name[3]" -> length of "name" when the text ends in "[digits]", else 0. */
+static size_t instance_base(const char *name)
+{
+    size_t n = strlen(name);
+    if (n < 4 || name[n - 1] != ']')
+        return 0;
+    size_t i = n - 1;
+    while (i > 0 && name[i - 1] >= '0' && name[i - 1] <= '9')
+        i--;
+    return i > 1 && i < n - 1 && name[i - 1] == '[' ? i - 1 : 0;
+}
+
+/* A responder's Libreswan lists a template ("west-east", remote %any) and
+ * an instance per peer ("west-east[1]", remote the peer's address as seen).
+ * Discovery, --conn and the rules speak of the connection as configured:
+ * the SAs of an instance are given the template's name, and the instance's
+ * own entry is dropped when the template is listed (its SAs already carry
+ * the peer's address and the narrowed selectors). */
+static void fold_instances(struct sa_fact *sas, struct conn_fact *conns, struct libreswan_conn_x *x)
+{
+    for (size_t i = 0; i < sas->n_ike; i++) {
+        struct ike_sa *ike = &sas->ike[i];
+        size_t b = instance_base(ike->name);
+        if (!b)
+            continue;
+        ike->name[b] = '\0';
+        for (size_t k = 0; k < ike->n_child; k++)
+            if (!strncmp(ike->child[k].name, ike->name, b) && instance_base(ike->child[k].name) == b)
+                ike->child[k].name[b] = '\0';
+    }
+    size_t w = 0;
+    for (size_t i = 0; i < conns->n_conn; i++) {
+        size_t b = instance_base(conns->conn[i].name);
+        bool tmpl = false;
+        for (size_t k = 0; b && k < conns->n_conn; k++)
+            if (strlen(conns->conn[k].name) == b && !strncmp(conns->conn[k].name, conns->conn[i].name, b))
+                tmpl = true;
+        if (tmpl) {
+            free(conns->conn[i].child);
+            continue;
+        }
+        if (b) { /* an instance without its template: named as the connection */
+            conns->conn[i].name[b] = '\0';
+            for (size_t k = 0; k < conns->conn[i].n_child; k++)
+                if (instance_base(conns->conn[i].child[k].name) == b)
+                    conns->conn[i].child[k].name[b] = '\0';
+        }
+        x[w] = x[i];
+        conns->conn[w++] = conns->conn[i];
+    }
+    conns->n_conn = w;
+}
+
+/* `ipsec whack --status` / `--trafficstatus`: the SAs and connections of a
+ * Libreswan peer go where swanctl's go (sas, conns), so that discovery,
+ * selection and the rules need nothing of their own.  A peer that answers
+ * both (strongSwan and Libreswan installed and running) is taken as
+ * strongSwan. */
+static void collect_libreswan(struct collect_side *s, enum probe_kind k, int status, int err_code, const char *text,
+                              size_t len, const char *errtext)
+{
+    const struct probe_spec *ps = collect_probe(k);
+    struct err e = {0};
+    if (err_code == ERR_NONE && status == 127) {
+        if (k == PROBE_LSW_STATUS)
+            s->lsw_state = LSW_ABSENT;
+        return;
+    }
+    if (err_code != ERR_NONE || status != 0) {
+        const char *all = errtext && *errtext ? errtext : text;
+        if (err_code == ERR_NONE && all && (strstr(all, "Pluto is not running") || strstr(all, "pluto.ctl"))) {
+            if (k == PROBE_LSW_STATUS) {
+                s->lsw_state = LSW_NOT_RUNNING;
+                if (!s->f.daemon)
+                    collect_gap(s, 1, ps->what, "Libreswan is installed but pluto is not running");
+            }
+            return;
+        }
+        if (s->f.daemon && !strcmp(s->f.daemon, "strongswan"))
+            return;
+        collect_gap(s, ps->step, ps->what, reason_of(status, err_code, errtext));
+        return;
+    }
+    if (s->f.daemon && !strcmp(s->f.daemon, "strongswan"))
+        return;
+    if (k == PROBE_LSW_TRAFFIC) {
+        struct sa_fact tf = {0};
+        if (libreswan_parse_trafficstatus(text, len, &tf, &e) != 0) {
+            collect_gap(s, ps->step, ps->what, e.msg);
+            return;
+        }
+        if (s->lsw_state == LSW_RUNNING && s->have_sas) {
+            struct conn_fact none = {0};
+            fold_instances(&tf, &none, NULL);
+            libreswan_merge_traffic(&s->sas, &tf);
+        }
+        sa_fact_free(&tf);
+        return;
+    }
+    struct libreswan_status st;
+    if (libreswan_parse_status(text, len, &st, &e) != 0) {
+        collect_gap(s, ps->step, ps->what, e.msg);
+        return;
+    }
+    s->lsw_state = LSW_RUNNING;
+    s->f.daemon = "libreswan";
+    fold_instances(&st.sas, &st.conns, st.x);
+    sa_fact_free(&s->sas);
+    conn_fact_free(&s->conns);
+    s->sas = st.sas;
+    s->conns = st.conns;
+    s->have_sas = s->have_conns = s->sas_ran = true;
+    memset(&st.sas, 0, sizeof st.sas);
+    memset(&st.conns, 0, sizeof st.conns);
+    /* the per-connection extras live in the pool (freed with the side) */
+    s->n_lsw_x = s->conns.n_conn;
+    s->lsw_x = s->n_lsw_x ? (const struct libreswan_conn_x *)(const void *)strpool_dup(
+                                &s->pool, (const char *)st.x, s->n_lsw_x * sizeof *st.x)
+                          : NULL;
+    if (!s->lsw_x)
+        s->n_lsw_x = 0;
+    if (st.keepalive.known)
+        s->f.keepalive_s = u64_or(&st.keepalive, -1);
+    libreswan_status_free(&st);
+    drop_strongswan_gaps(s);
+}
+
 /* ---- entry ----------------------------------------------------------------- */
 
 void collect_parse(struct collect_side *s, enum probe_kind k, int status, int err_code, const char *text,
@@ -566,6 +732,8 @@ void collect_parse(struct collect_side *s, enum probe_kind k, int status, int er
     case PROBE_SAS_AFTER: {
         s->sas_ran = true;
         if (!ran || status != 0) {
+            if (s->lsw_state == LSW_RUNNING)
+                return; /* a Libreswan peer: no swanctl is expected */
             if (status == 127 || err_code == ERR_NOT_FOUND)
                 s->f.daemon = NULL;
             else if (err_code == ERR_NONE && errtext && strstr(errtext, "connecting to"))
@@ -598,6 +766,8 @@ void collect_parse(struct collect_side *s, enum probe_kind k, int status, int er
     }
     case PROBE_CONNS: {
         if (!ran || status != 0) {
+            if (s->lsw_state == LSW_RUNNING)
+                return;
             if (!(status == 127 || err_code == ERR_NOT_FOUND || (errtext && strstr(errtext, "connecting to"))))
                 collect_gap(s, ps->step, ps->what, reason_of(status, err_code, errtext));
             return;
@@ -613,6 +783,10 @@ void collect_parse(struct collect_side *s, enum probe_kind k, int status, int er
         s->have_conns = true;
         return;
     }
+    case PROBE_LSW_STATUS:
+    case PROBE_LSW_TRAFFIC:
+        collect_libreswan(s, k, status, err_code, text, len, errtext);
+        return;
     default:
         break;
     }

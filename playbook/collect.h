@@ -11,6 +11,7 @@
 
 #include "playbook/peerfacts.h"
 #include "probes/ipsec_sa.h"
+#include "probes/libreswan.h"
 #include "remote/buf.h"
 
 enum probe_kind {
@@ -31,6 +32,8 @@ enum probe_kind {
     PROBE_PING,      /* one DF ping of the sweep */
     PROBE_LOG_SIZE,  /* where the log ends now */
     PROBE_BATCH,     /* several of the above in one command (playbook/batch.h) */
+    PROBE_LSW_STATUS,  /* ipsec whack --status (Libreswan), exit 127 where no Libreswan */
+    PROBE_LSW_TRAFFIC, /* ipsec whack --trafficstatus (Libreswan) */
     PROBE_COUNT
 };
 
@@ -63,6 +66,12 @@ struct collect_side {
     bool have_conns;
     const char *conn_want; /* connection name chosen by discovery */
     const char *peer_ike_addr; /* the other gateway's address as this one reaches it */
+    /* Libreswan: `ipsec status` fills sas and conns (daemon "libreswan");
+     * per connection (in step with conns.conn) its NAT-T keepalive, kept in
+     * the pool; lsw_state says what the Libreswan probe found. */
+    const struct libreswan_conn_x *lsw_x;
+    size_t n_lsw_x;
+    enum { LSW_UNKNOWN, LSW_ABSENT, LSW_NOT_RUNNING, LSW_RUNNING } lsw_state;
     struct strpool pool;   /* lives as long as the side */
     struct peer_facts f;
 };

@@ -130,7 +130,12 @@ static bool behind_nat(const struct peer_facts *p, const struct peer_facts *othe
 {
     if (p->ike.nat_local != TRI_UNKNOWN)
         return p->ike.nat_local == TRI_YES;
-    return other->ike.nat_remote == TRI_YES;
+    if (other->ike.nat_remote != TRI_UNKNOWN)
+        return other->ike.nat_remote == TRI_YES;
+    /* neither end says (Libreswan prints no NAT flags): p is behind NAT when
+     * the other end's IKE SA sees it at another address than p's own */
+    return p->ike.local_host && other->ike.remote_host && p->ike.state && other->ike.state &&
+           strcmp(p->ike.local_host, other->ike.remote_host) != 0;
 }
 
 static bool ike_up(const struct peer_facts *p)
@@ -177,7 +182,8 @@ static void step_transport(const struct diag_in *in, struct findings *out)
                 struct finding *f = add(out, "transport.no_daemon", STEP_TRANSPORT, SEV_FAILURE, kv,
                                         "%s: no IKE daemon answers (neither strongSwan nor Libreswan)", nz(p->name));
                 if (f)
-                    finding_add_evidence(f, p->name, "swanctl --version; ipsec --version", NULL);
+                    finding_add_evidence(f, p->name, "swanctl --list-sas --raw; ipsec whack --status",
+                                         "neither strongSwan's charon nor Libreswan's pluto answered");
             }
             blocked = true;
         } else if (!p->conn.name) {
@@ -267,9 +273,8 @@ static void step_transport(const struct diag_in *in, struct findings *out)
             const struct peer_facts *p = peers[i];
             finding_add_evidence(f, p->name, src_sas(p), "IKE %s:%d -> %s:%d, nat-local=%s nat-remote=%s, encap=%s",
                                  nz(p->ike.local_host), p->ike.local_port, nz(p->ike.remote_host),
-                                 p->ike.remote_port, p->ike.nat_local == TRI_YES ? "yes" : "no",
-                                 p->ike.nat_remote == TRI_YES ? "yes" : "no",
-                                 p->child.encap == TRI_YES ? "yes" : "no");
+                                 p->ike.remote_port, tri_name(p->ike.nat_local), tri_name(p->ike.nat_remote),
+                                 tri_name(p->child.encap));
         }
     } else if (!encap) {
         for (int i = 0; i < 2; i++) {
