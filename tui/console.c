@@ -52,7 +52,6 @@ struct side {
     int was_ready;
     int ready;              /* READY at the last check */
     int64_t reconnect_ms;   /* dropped: when to try again (0: not scheduled) */
-    int drops;              /* times the link dropped */
     int64_t alive_ns;       /* realtime of the last sign of life of the link (capture data, SA query) */
     int hostkey_answered;   /* the user said no: stop asking */
     char error[320];
@@ -470,7 +469,6 @@ static void peers_check(struct console *c, int64_t now)
             c->dirty = 1;
         } else if (st != PEER_READY && s->ready) {
             s->ready = 0;
-            s->drops++;
             c->dirty = 1;
         }
         if (st == PEER_FAILED) {
