@@ -17,12 +17,15 @@ json_t *bundle_session_record(const struct diag_session *s)
     for (int i = 0; peers && i < 2; i++) {
         const struct peer_facts *f = diag_peer_facts(s, i);
         double ws, we;
-        json_t *win = diag_capture_window(s, i, &ws, &we) ? json_null()
-                                                          : json_pack("{s:f, s:f}", "start_s", ws, "end_s", we);
+        bool collected = !(i == 1 && diag_one_end(s));
+        json_t *win = !collected || diag_capture_window(s, i, &ws, &we)
+                          ? json_null()
+                          : json_pack("{s:f, s:f}", "start_s", ws, "end_s", we);
         json_t *p = json_pack("{s:s, s:s, s:b, s:b, s:o, s:o}", "side", i ? "b" : "a", "name",
-                              diag_peer_name(s, i), "collected", true, "connected", f->connected,
+                              diag_peer_name(s, i), "collected", collected, "connected", collected && f->connected,
                               "connect_error",
-                              !f->connected && f->connect_error ? json_string(f->connect_error) : json_null(),
+                              collected && !f->connected && f->connect_error ? json_string(f->connect_error)
+                                                                             : json_null(),
                               "capture_window", win ? win : json_null());
         if (!p || json_array_append_new(peers, p)) {
             json_decref(peers);
@@ -107,7 +110,7 @@ int bundle_write_session_note(const struct diag_session *s, const char *dir, con
         return err_set(e, ERR_INTERNAL, "out of memory");
     }
     struct bundle_input in = {
-        .peer = {{diag_peer_name(s, 0), true}, {diag_peer_name(s, 1), true}},
+        .peer = {{diag_peer_name(s, 0), true}, {diag_peer_name(s, 1), !diag_one_end(s)}},
         .raws = raws,
         .n_raws = n,
         .pcap = {pcaps[0], pcaps[1]},
@@ -116,7 +119,7 @@ int bundle_write_session_note(const struct diag_session *s, const char *dir, con
         .exit_status = diag_exit_status(s),
         .correlation_json = corr,
         .secrets = secrets,
-        .note = note,
+        .note = note ? note : diag_other_end_note(s),
         .session_json = rec_text,
     };
     int r = bundle_write(&in, dir, e);

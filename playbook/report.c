@@ -26,6 +26,7 @@ void report_from_session(const struct diag_session *s, struct report_in *out)
     out->reach = diag_reach_facts(s);
     out->capture_seconds = diag_options(s)->capture_seconds;
     out->active = diag_options(s)->active;
+    out->other_end = diag_other_end_note(s);
 }
 
 const char *report_result_name(int exit_status)
@@ -86,6 +87,8 @@ int report_text(const struct report_in *r, struct buf *b)
         buf_puts(b, "RESULT: ok: nothing wrong found\n");
     if (p && p->decision)
         buf_printf(b, "  next: %s\n", p->decision);
+    if (r->other_end)
+        buf_printf(b, "\nONE END ONLY: %s\n", r->other_end);
     buf_puts(b, "\n");
     for (int k = STEP_FIRST; k <= STEP_LAST; k++) {
         char t[32];
@@ -148,6 +151,10 @@ int report_markdown(const struct report_in *r, struct buf *b)
             buf_puts(b, "\n\n> ");
             md_escape(b, p->decision);
         }
+    }
+    if (r->other_end) {
+        buf_puts(b, "\n\n> **One end only.** ");
+        md_escape(b, r->other_end);
     }
     buf_puts(b, "\n\n| step | status | time |\n|---|---|---|\n");
     for (int k = STEP_FIRST; k <= STEP_LAST; k++) {
@@ -244,7 +251,9 @@ static json_t *peer_json(const struct report_in *r, int i)
     const struct peer_facts *f = r->facts[i];
     json_t *o = json_pack("{s:s, s:s, s:o}", "side", i ? "b" : "a", "name", r->peer[i] ? r->peer[i] : "?",
                           "connection", jstr(r->conn[i]));
-    if (!o || !f)
+    if (o && r->other_end)
+        json_object_set_new(o, "collected", json_boolean(i == 0));
+    if (!o || !f || (r->other_end && i == 1))
         return o;
     json_object_set_new(o, "connected", json_boolean(f->connected));
     json_object_set_new(o, "daemon", jstr(f->daemon));
@@ -324,6 +333,10 @@ json_t *report_json(const struct report_in *r)
                                                fl ? fl : json_array()));
     }
     json_object_set_new(root, "steps", steps ? steps : json_array());
+    if (r->other_end)
+        json_object_set_new(root, "one_end",
+                            json_pack("{s:s, s:s}", "collected", r->peer[0] ? r->peer[0] : "?",
+                                      "other_end_must_supply", r->other_end));
     json_object_set_new(root, "timings",
                         json_pack("{s:o, s:o, s:i}", "connect_seconds", jnum_or_null(r->connect_seconds),
                                   "total_seconds", jnum_or_null(r->total_seconds), "capture_seconds",

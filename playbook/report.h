@@ -26,6 +26,7 @@ struct report_in {
     const struct reach_facts *reach;          /* may be NULL */
     unsigned capture_seconds;
     bool active;
+    const char *other_end; /* one end only (a half-bundle): what the other site must supply; NULL: both ends */
 };
 
 void report_from_session(const struct diag_session *s, struct report_in *out);

@@ -107,7 +107,7 @@ static void add_gaps(const struct diag_in *in, int step, struct findings *out)
     const struct peer_facts *peers[2] = {in->a, in->b};
     for (int i = 0; i < 2; i++) {
         const struct peer_facts *p = peers[i];
-        if (!p->connected)
+        if (!p || !p->connected)
             continue;
         for (int g = 0; g < p->n_gaps && g < PF_MAX_GAPS; g++) {
             if (p->gaps[g].step != step)
@@ -150,51 +150,74 @@ static bool child_up(const struct peer_facts *p)
 
 /* ---- step 1: transport ---------------------------------------------------- */
 
+/* What keeps a peer from being examined at all (step 1): not connected, no
+ * sudo, no daemon, no connection.  True when blocked. */
+static bool transport_blockers(const struct peer_facts *p, struct findings *out)
+{
+    bool blocked = false;
+    if (!p->connected) {
+        const char *kv[] = {"peer", nz(p->name), NULL};
+        struct finding *f = add(out, "peer.unreachable", STEP_TRANSPORT, SEV_FAILURE, kv,
+                                "%s: cannot connect: %s", nz(p->name), nz(p->connect_error));
+        if (f)
+            finding_add_evidence(f, p->name, "ssh", "%s", nz(p->connect_error));
+        return true;
+    }
+    if (p->sudo == TRI_NO) {
+        const char *kv[] = {"peer", nz(p->name), NULL};
+        struct finding *f = add(out, "peer.no_sudo", STEP_TRANSPORT, SEV_FAILURE, kv,
+                                "%s: sudo -n refused: the probes that need root cannot run", nz(p->name));
+        if (f)
+            finding_add_evidence(f, p->name, "sudo -n true", "refused");
+        blocked = true;
+    }
+    if (!p->daemon) {
+        /* swanctl needs root: with sudo refused whether a daemon runs is
+         * not known (peer.no_sudo says why), so it is not claimed */
+        if (p->sudo != TRI_NO) {
+            const char *kv[] = {"peer", nz(p->name), NULL};
+            struct finding *f = add(out, "transport.no_daemon", STEP_TRANSPORT, SEV_FAILURE, kv,
+                                    "%s: no IKE daemon answers (neither strongSwan nor Libreswan)", nz(p->name));
+            if (f)
+                finding_add_evidence(f, p->name, "swanctl --list-sas --raw; ipsec whack --status",
+                                     "neither strongSwan's charon nor Libreswan's pluto answered");
+        }
+        blocked = true;
+    } else if (!p->conn.name) {
+        const char *kv[] = {"peer", nz(p->name), NULL};
+        struct finding *f = add(out, "transport.no_conn", STEP_TRANSPORT, SEV_FAILURE, kv,
+                                "%s: no connection whose addresses match the other peer", nz(p->name));
+        if (f)
+            finding_add_evidence(f, p->name, src_conns(p), NULL);
+        blocked = true;
+    }
+    return blocked;
+}
+
+/* Nothing listening on UDP/500 or UDP/4500 on a peer (step 1).  True when so. */
+static bool transport_listeners(const struct peer_facts *p, struct findings *out)
+{
+    if (p->listen500 == TRI_NO || p->listen4500 == TRI_NO) {
+        const char *port = p->listen500 == TRI_NO && p->listen4500 == TRI_NO ? "UDP/500 and UDP/4500"
+                           : p->listen500 == TRI_NO                        ? "UDP/500"
+                                                                           : "UDP/4500";
+        const char *kv[] = {"peer", nz(p->name), "port", port, NULL};
+        struct finding *f = add(out, "transport.no_listener", STEP_TRANSPORT, SEV_FAILURE, kv,
+                                "%s: nothing listens on %s", nz(p->name), port);
+        if (f)
+            finding_add_evidence(f, p->name, "ss -ulnp", "no socket bound to %s", port);
+        return true;
+    }
+    return false;
+}
+
 static void step_transport(const struct diag_in *in, struct findings *out)
 {
     const struct peer_facts *peers[2] = {in->a, in->b};
     bool blocked = false;
 
-    for (int i = 0; i < 2; i++) {
-        const struct peer_facts *p = peers[i];
-        if (!p->connected) {
-            const char *kv[] = {"peer", nz(p->name), NULL};
-            struct finding *f = add(out, "peer.unreachable", STEP_TRANSPORT, SEV_FAILURE, kv,
-                                    "%s: cannot connect: %s", nz(p->name), nz(p->connect_error));
-            if (f)
-                finding_add_evidence(f, p->name, "ssh", "%s", nz(p->connect_error));
-            blocked = true;
-            continue;
-        }
-        if (p->sudo == TRI_NO) {
-            const char *kv[] = {"peer", nz(p->name), NULL};
-            struct finding *f = add(out, "peer.no_sudo", STEP_TRANSPORT, SEV_FAILURE, kv,
-                                    "%s: sudo -n refused: the probes that need root cannot run", nz(p->name));
-            if (f)
-                finding_add_evidence(f, p->name, "sudo -n true", "refused");
-            blocked = true;
-        }
-        if (!p->daemon) {
-            /* swanctl needs root: with sudo refused whether a daemon runs is
-             * not known (peer.no_sudo says why), so it is not claimed */
-            if (p->sudo != TRI_NO) {
-                const char *kv[] = {"peer", nz(p->name), NULL};
-                struct finding *f = add(out, "transport.no_daemon", STEP_TRANSPORT, SEV_FAILURE, kv,
-                                        "%s: no IKE daemon answers (neither strongSwan nor Libreswan)", nz(p->name));
-                if (f)
-                    finding_add_evidence(f, p->name, "swanctl --list-sas --raw; ipsec whack --status",
-                                         "neither strongSwan's charon nor Libreswan's pluto answered");
-            }
-            blocked = true;
-        } else if (!p->conn.name) {
-            const char *kv[] = {"peer", nz(p->name), NULL};
-            struct finding *f = add(out, "transport.no_conn", STEP_TRANSPORT, SEV_FAILURE, kv,
-                                    "%s: no connection whose addresses match the other peer", nz(p->name));
-            if (f)
-                finding_add_evidence(f, p->name, src_conns(p), NULL);
-            blocked = true;
-        }
-    }
+    for (int i = 0; i < 2; i++)
+        blocked |= transport_blockers(peers[i], out);
     if (blocked) {
         add_gaps(in, STEP_TRANSPORT, out);
         return;
@@ -202,20 +225,8 @@ static void step_transport(const struct diag_in *in, struct findings *out)
 
     bool any_fail = false;
     /* listeners */
-    for (int i = 0; i < 2; i++) {
-        const struct peer_facts *p = peers[i];
-        if (p->listen500 == TRI_NO || p->listen4500 == TRI_NO) {
-            const char *port = p->listen500 == TRI_NO && p->listen4500 == TRI_NO ? "UDP/500 and UDP/4500"
-                               : p->listen500 == TRI_NO                        ? "UDP/500"
-                                                                               : "UDP/4500";
-            const char *kv[] = {"peer", nz(p->name), "port", port, NULL};
-            struct finding *f = add(out, "transport.no_listener", STEP_TRANSPORT, SEV_FAILURE, kv,
-                                    "%s: nothing listens on %s", nz(p->name), port);
-            if (f)
-                finding_add_evidence(f, p->name, "ss -ulnp", "no socket bound to %s", port);
-            any_fail = true;
-        }
-    }
+    for (int i = 0; i < 2; i++)
+        any_fail |= transport_listeners(peers[i], out);
 
     /* IKE SA on both ends */
     if (!ike_up(in->a) || !ike_up(in->b)) {
@@ -632,6 +643,72 @@ static bool ts_overlaps_any(const char *cidr, const char *const *ts)
     return false;
 }
 
+/* A peer whose local subnets overlap its remote ones (step 3).  True when so. */
+static bool policy_overlap(const struct peer_facts *p, struct findings *out)
+{
+    for (int l = 0; l < PF_MAX && p->conn.local_ts[l]; l++)
+        if (ts_overlaps_any(p->conn.local_ts[l], p->conn.remote_ts) &&
+            strcmp(p->conn.local_ts[l], "0.0.0.0/0") && strcmp(p->conn.local_ts[l], "::/0")) {
+            char *pl = list_str(p->conn.local_ts), *pr = list_str(p->conn.remote_ts);
+            const char *kv[] = {"peer", nz(p->name), NULL};
+            struct finding *f = add(out, "policy.subnet_overlap", STEP_POLICY, SEV_FAILURE, kv,
+                                    "%s: local subnets %s overlap the remote subnets %s", nz(p->name), pl, pr);
+            if (f)
+                finding_add_evidence(f, p->name, src_conns(p), "local_ts %s, remote_ts %s", pl, pr);
+            free(pl);
+            free(pr);
+            return true;
+        }
+    return false;
+}
+
+/* A NAT rule that catches a peer's protected traffic before IPsec (step 3).  True when so. */
+static bool policy_nat_exemption(const struct peer_facts *p, struct findings *out)
+{
+    if (!p->fw.known)
+        return false;
+    for (int k = 0; k < p->fw.n_nat && k < PF_MAX_RULES; k++) {
+        const struct pf_nat_rule *nr = &p->fw.nat[k];
+        bool src_hit = !nr->src || ts_overlaps_any(nr->src, p->conn.local_ts);
+        bool dst_hit = !nr->dst || ts_overlaps_any(nr->dst, p->conn.remote_ts);
+        bool oif_hit = !nr->oif || (p->route.dev && !strcmp(nr->oif, p->route.dev));
+        if (nr->oif && !p->route.dev && (nr->src || nr->dst))
+            oif_hit = true; /* explicit protected subnets: the interface does not save it */
+        if (!src_hit || !dst_hit || !oif_hit)
+            continue;
+        if (nr->action == PF_NAT_EXEMPT)
+            break;
+        if (nr->ipsec_none)
+            continue;
+        char *pl = list_str(p->conn.local_ts), *pr = list_str(p->conn.remote_ts);
+        const char *kv[] = {"peer", nz(p->name), "rule", nz(nr->text), "local", pl, "remote", pr, NULL};
+        struct finding *f = add(out, "policy.nat_exemption_missing", STEP_POLICY, SEV_FAILURE, kv,
+                                "%s: %s rule catches protected traffic %s -> %s before IPsec", nz(p->name),
+                                nr->action == PF_NAT_SNAT ? "SNAT" : "MASQUERADE", pl, pr);
+        if (f)
+            finding_add_evidence(f, p->name, src_fw(p), "%s", nz(nr->text));
+        free(pl);
+        free(pr);
+        return true;
+    }
+    return false;
+}
+
+/* No route to the remote protected host on a peer (step 3).  True when so. */
+static bool policy_route(const struct peer_facts *p, struct findings *out)
+{
+    if (!p->route.dst || !p->route.error)
+        return false;
+    const char *kv[] = {"peer", nz(p->name), "dst", p->route.dst, NULL};
+    struct finding *f = add(out, "policy.route_wrong", STEP_POLICY, SEV_FAILURE, kv,
+                            "%s: no route to the remote protected host %s: %s", nz(p->name), p->route.dst,
+                            p->route.error);
+    if (f)
+        finding_add_evidence(f, p->name, "ip route get", "%s from %s: %s", p->route.dst, nz(p->route.from),
+                             p->route.error);
+    return true;
+}
+
 static void step_policy(const struct diag_in *in, struct findings *out)
 {
     const struct peer_facts *a = in->a, *b = in->b;
@@ -668,72 +745,20 @@ static void step_policy(const struct diag_in *in, struct findings *out)
         bad |= fail;
     }
 
-    /* overlapping subnets */
-    for (int i = 0; i < 2; i++) {
-        const struct peer_facts *p = peers[i];
-        for (int l = 0; l < PF_MAX && p->conn.local_ts[l]; l++)
-            if (ts_overlaps_any(p->conn.local_ts[l], p->conn.remote_ts) &&
-                strcmp(p->conn.local_ts[l], "0.0.0.0/0") && strcmp(p->conn.local_ts[l], "::/0")) {
-                char *pl = list_str(p->conn.local_ts), *pr = list_str(p->conn.remote_ts);
-                const char *kv[] = {"peer", nz(p->name), NULL};
-                struct finding *f = add(out, "policy.subnet_overlap", STEP_POLICY, SEV_FAILURE, kv,
-                                        "%s: local subnets %s overlap the remote subnets %s", nz(p->name), pl, pr);
-                if (f)
-                    finding_add_evidence(f, p->name, src_conns(p), "local_ts %s, remote_ts %s", pl, pr);
-                free(pl);
-                free(pr);
-                bad = true;
-                i = 2; /* once is enough: the other side sees the same overlap */
-                break;
-            }
-    }
-
-    /* NAT exemption: the first postrouting NAT rule that applies to protected traffic */
-    for (int i = 0; i < 2; i++) {
-        const struct peer_facts *p = peers[i];
-        if (!p->fw.known)
-            continue;
-        for (int k = 0; k < p->fw.n_nat && k < PF_MAX_RULES; k++) {
-            const struct pf_nat_rule *nr = &p->fw.nat[k];
-            bool src_hit = !nr->src || ts_overlaps_any(nr->src, p->conn.local_ts);
-            bool dst_hit = !nr->dst || ts_overlaps_any(nr->dst, p->conn.remote_ts);
-            bool oif_hit = !nr->oif || (p->route.dev && !strcmp(nr->oif, p->route.dev));
-            if (nr->oif && !p->route.dev && (nr->src || nr->dst))
-                oif_hit = true; /* explicit protected subnets: the interface does not save it */
-            if (!src_hit || !dst_hit || !oif_hit)
-                continue;
-            if (nr->action == PF_NAT_EXEMPT)
-                break;
-            if (nr->ipsec_none)
-                continue;
-            char *pl = list_str(p->conn.local_ts), *pr = list_str(p->conn.remote_ts);
-            const char *kv[] = {"peer", nz(p->name), "rule", nz(nr->text), "local", pl, "remote", pr, NULL};
-            struct finding *f = add(out, "policy.nat_exemption_missing", STEP_POLICY, SEV_FAILURE, kv,
-                                    "%s: %s rule catches protected traffic %s -> %s before IPsec", nz(p->name),
-                                    nr->action == PF_NAT_SNAT ? "SNAT" : "MASQUERADE", pl, pr);
-            if (f)
-                finding_add_evidence(f, p->name, src_fw(p), "%s", nz(nr->text));
-            free(pl);
-            free(pr);
+    /* overlapping subnets (once is enough: the other side sees the same overlap) */
+    for (int i = 0; i < 2; i++)
+        if (policy_overlap(peers[i], out)) {
             bad = true;
             break;
         }
-    }
+
+    /* NAT exemption: the first postrouting NAT rule that applies to protected traffic */
+    for (int i = 0; i < 2; i++)
+        bad |= policy_nat_exemption(peers[i], out);
 
     /* routing */
-    for (int i = 0; i < 2; i++) {
-        const struct peer_facts *p = peers[i];
-        if (!p->route.dst || !p->route.error)
-            continue;
-        const char *kv[] = {"peer", nz(p->name), "dst", p->route.dst, NULL};
-        struct finding *f = add(out, "policy.route_wrong", STEP_POLICY, SEV_FAILURE, kv,
-                                "%s: no route to the remote protected host %s: %s", nz(p->name), p->route.dst,
-                                p->route.error);
-        if (f)
-            finding_add_evidence(f, p->name, "ip route get", "%s from %s: %s", p->route.dst, nz(p->route.from),
-                                 p->route.error);
-        bad = true;
-    }
+    for (int i = 0; i < 2; i++)
+        bad |= policy_route(peers[i], out);
 
     if (!bad) {
         struct finding *f = add(out, "policy.ok", STEP_POLICY, SEV_OK, NULL,
@@ -796,6 +821,74 @@ static void overhead_evidence(struct finding *f, const struct esp_overhead *o)
                          o->total, o->inner_max, o->inner_max, o->mss);
 }
 
+/* One peer's DF sweep (step 4, --active): its findings; the path MTU, its
+ * basis and the largest inner packet measured are lowered where it tells.
+ * True when it found a black hole. */
+static bool mtu_sweep_peer(const struct peer_facts *p, struct findings *out, int *path_mtu, const char **basis,
+                           int *inner_measured)
+{
+    bool trouble = false;
+    const struct pf_sweep *s = &p->sweep;
+    const char *kv[] = {"peer", nz(p->name), "from", nz(s->from), "to", nz(s->to), NULL};
+    if (!s->ran || s->error) {
+        const char *why = s->error ? s->error : "the sweep did not run";
+        const char *kvg[] = {"peer", nz(p->name), "probe", "DF ping sweep", "reason", why, NULL};
+        struct finding *f = add(out, "mtu.not_run", STEP_MTU, SEV_WARNING, kvg,
+                                "%s: DF ping sweep could not run: %s", nz(p->name), why);
+        if (f)
+            finding_add_evidence(f, p->name, "ping -M do", "%s", why);
+        return trouble;
+    }
+    if (!s->small_ok) {
+        struct finding *f = add(out, "mtu.sweep_no_reply", STEP_MTU, SEV_WARNING, kv,
+                                "%s: even a small ping %s -> %s got no reply: the path MTU cannot be "
+                                "measured",
+                                nz(p->name), nz(s->from), nz(s->to));
+        if (f)
+            finding_add_evidence(f, p->name, "ping -M do -s 56", "no reply");
+        return trouble;
+    }
+    if (s->first_fail > 0 && s->fail_silent) {
+        int inner = s->largest_ok + 28;
+        struct esp_overhead o;
+        esp_overhead_compute(esp_outer_size(inner), &o);
+        char mss[16];
+        snprintf(mss, sizeof mss, "%d", inner - 40);
+        const char *kv2[] = {"peer", nz(p->name), "from", nz(s->from), "to", nz(s->to), "mss", mss, NULL};
+        struct finding *f = add(out, "mtu.blackhole", STEP_MTU, SEV_FAILURE, kv2,
+                                "%s: PMTU black hole: DF pings through the tunnel pass up to %d bytes "
+                                "(ping -s), fail from %d, and no ICMP \"fragmentation needed\" comes back",
+                                nz(p->name), s->largest_ok, s->first_fail);
+        if (f) {
+            finding_add_evidence(f, p->name, "ping -M do", "%s -> %s: -s %d passes, -s %d: no reply, no ICMP",
+                                 nz(s->from), nz(s->to), s->largest_ok, s->first_fail);
+            finding_add_evidence(f, NULL, "arithmetic",
+                                 "largest inner packet %d + 28 = %d bytes; + ESP-in-UDP overhead = outer %d "
+                                 "bytes fit the path",
+                                 s->largest_ok, inner, esp_outer_size(inner));
+        }
+        trouble = true;
+        if (*inner_measured < 0 || inner < *inner_measured)
+            *inner_measured = inner;
+    } else if (s->frag_needed_mtu > 0) {
+        add(out, "mtu.pmtud_ok", STEP_MTU, SEV_INFO, NULL,
+            "%s: the path announces MTU %d with ICMP \"fragmentation needed\"; largest DF ping %d bytes",
+            nz(p->name), s->frag_needed_mtu, s->largest_ok);
+        if (*path_mtu < 0 || s->frag_needed_mtu < *path_mtu) {
+            *path_mtu = s->frag_needed_mtu;
+            *basis = "ICMP fragmentation needed";
+        }
+    } else {
+        int inner = s->largest_ok + 28;
+        add(out, "mtu.sweep_ok", STEP_MTU, SEV_INFO, NULL,
+            "%s: DF pings through the tunnel pass up to %d bytes (inner packet %d)%s", nz(p->name),
+            s->largest_ok, inner, s->local_mtu > 0 ? " (limited by the local tunnel MTU)" : "");
+        if (*inner_measured < 0 || inner < *inner_measured)
+            *inner_measured = inner;
+    }
+    return trouble;
+}
+
 static void step_mtu(const struct diag_in *in, struct findings *out)
 {
     const struct peer_facts *a = in->a, *b = in->b;
@@ -810,69 +903,9 @@ static void step_mtu(const struct diag_in *in, struct findings *out)
     const char *basis = NULL;
     int inner_measured = -1;
 
-    if (in->active) {
-        for (int i = 0; i < 2; i++) {
-            const struct peer_facts *p = peers[i];
-            const struct pf_sweep *s = &p->sweep;
-            const char *kv[] = {"peer", nz(p->name), "from", nz(s->from), "to", nz(s->to), NULL};
-            if (!s->ran || s->error) {
-                const char *why = s->error ? s->error : "the sweep did not run";
-                const char *kvg[] = {"peer", nz(p->name), "probe", "DF ping sweep", "reason", why, NULL};
-                struct finding *f = add(out, "mtu.not_run", STEP_MTU, SEV_WARNING, kvg,
-                                        "%s: DF ping sweep could not run: %s", nz(p->name), why);
-                if (f)
-                    finding_add_evidence(f, p->name, "ping -M do", "%s", why);
-                continue;
-            }
-            if (!s->small_ok) {
-                struct finding *f = add(out, "mtu.sweep_no_reply", STEP_MTU, SEV_WARNING, kv,
-                                        "%s: even a small ping %s -> %s got no reply: the path MTU cannot be "
-                                        "measured",
-                                        nz(p->name), nz(s->from), nz(s->to));
-                if (f)
-                    finding_add_evidence(f, p->name, "ping -M do -s 56", "no reply");
-                continue;
-            }
-            if (s->first_fail > 0 && s->fail_silent) {
-                int inner = s->largest_ok + 28;
-                struct esp_overhead o;
-                esp_overhead_compute(esp_outer_size(inner), &o);
-                char mss[16];
-                snprintf(mss, sizeof mss, "%d", inner - 40);
-                const char *kv2[] = {"peer", nz(p->name), "from", nz(s->from), "to", nz(s->to), "mss", mss, NULL};
-                struct finding *f = add(out, "mtu.blackhole", STEP_MTU, SEV_FAILURE, kv2,
-                                        "%s: PMTU black hole: DF pings through the tunnel pass up to %d bytes "
-                                        "(ping -s), fail from %d, and no ICMP \"fragmentation needed\" comes back",
-                                        nz(p->name), s->largest_ok, s->first_fail);
-                if (f) {
-                    finding_add_evidence(f, p->name, "ping -M do", "%s -> %s: -s %d passes, -s %d: no reply, no ICMP",
-                                         nz(s->from), nz(s->to), s->largest_ok, s->first_fail);
-                    finding_add_evidence(f, NULL, "arithmetic",
-                                         "largest inner packet %d + 28 = %d bytes; + ESP-in-UDP overhead = outer %d "
-                                         "bytes fit the path",
-                                         s->largest_ok, inner, esp_outer_size(inner));
-                }
-                trouble = true;
-                if (inner_measured < 0 || inner < inner_measured)
-                    inner_measured = inner;
-            } else if (s->frag_needed_mtu > 0) {
-                add(out, "mtu.pmtud_ok", STEP_MTU, SEV_INFO, NULL,
-                    "%s: the path announces MTU %d with ICMP \"fragmentation needed\"; largest DF ping %d bytes",
-                    nz(p->name), s->frag_needed_mtu, s->largest_ok);
-                if (path_mtu < 0 || s->frag_needed_mtu < path_mtu) {
-                    path_mtu = s->frag_needed_mtu;
-                    basis = "ICMP fragmentation needed";
-                }
-            } else {
-                int inner = s->largest_ok + 28;
-                add(out, "mtu.sweep_ok", STEP_MTU, SEV_INFO, NULL,
-                    "%s: DF pings through the tunnel pass up to %d bytes (inner packet %d)%s", nz(p->name),
-                    s->largest_ok, inner, s->local_mtu > 0 ? " (limited by the local tunnel MTU)" : "");
-                if (inner_measured < 0 || inner < inner_measured)
-                    inner_measured = inner;
-            }
-        }
-    }
+    if (in->active)
+        for (int i = 0; i < 2; i++)
+            trouble |= mtu_sweep_peer(peers[i], out, &path_mtu, &basis, &inner_measured);
     if (path_mtu < 0 && inner_measured > 0) {
         path_mtu = esp_outer_size(inner_measured);
         basis = "measured by the DF sweep";
@@ -1135,10 +1168,281 @@ static void step_timers(const struct diag_in *in, struct findings *out)
     add_gaps(in, STEP_TIMERS, out);
 }
 
+/* ---- one end only (a half-bundle: `diagnose PEER --one-end`) -------------- */
+
+#define OTHER_END "the other gateway"
+
+/* What a step cannot tell from one end: said as a finding of its own, with
+ * what the other site must supply. */
+static struct finding *other_end_needed(struct findings *out, int step, const struct peer_facts *p,
+                                        const char *what)
+{
+    static const char *const ids[] = {NULL, "transport.other_end_needed", "reach.other_end_needed",
+                                      "policy.other_end_needed", "mtu.other_end_needed", "timers.other_end_needed"};
+    const char *kv[] = {"peer", nz(p->name), "what", what, NULL};
+    struct finding *f = add(out, ids[step], step, SEV_INFO, kv, "needs the other end: %s", what);
+    if (f)
+        finding_add_evidence(f, p->name, "one end only",
+                             "the other site's half-bundle (tunnelscope diagnose ITS-GATEWAY --one-end --bundle DIR, "
+                             "over the same minutes), joined with tunnelscope merge");
+    return f;
+}
+
+static void one_transport(const struct diag_in *in, struct findings *out)
+{
+    const struct peer_facts *p = in->a;
+    if (transport_blockers(p, out)) {
+        add_gaps(in, STEP_TRANSPORT, out);
+        return;
+    }
+    bool any_fail = transport_listeners(p, out);
+    if (!ike_up(p)) {
+        const char *kv[] = {"a", nz(p->name), "b", OTHER_END, NULL};
+        struct finding *f = add(out, "transport.no_ike_sa", STEP_TRANSPORT, SEV_FAILURE, kv,
+                                "no ESTABLISHED IKE SA for %s on %s: %s", nz(p->conn.name), nz(p->name),
+                                p->ike.state ? p->ike.state : "without IKE SA");
+        if (f) {
+            finding_add_evidence(f, p->name, src_sas(p), "IKE SA %s: %s", nz(p->conn.name),
+                                 p->ike.state ? p->ike.state : "none");
+            if (p->logs.known && p->logs.retransmits)
+                finding_add_evidence(f, p->name, "daemon log", "%d IKE retransmits", p->logs.retransmits);
+        }
+        any_fail = true;
+    } else if (!child_up(p)) {
+        const char *kv[] = {"a", nz(p->name), "b", OTHER_END, NULL};
+        struct finding *f = add(out, "transport.no_child_sa", STEP_TRANSPORT, SEV_FAILURE, kv,
+                                "IKE SA up but no CHILD SA installed on %s (%s)%s", nz(p->name),
+                                p->child.state ? p->child.state : "none",
+                                p->logs.known && p->logs.ts_unacceptable      ? ": TS_UNACCEPTABLE in the log"
+                                : p->logs.known && p->logs.no_proposal_chosen ? ": NO_PROPOSAL_CHOSEN in the log"
+                                                                              : "");
+        if (f) {
+            finding_add_evidence(f, p->name, src_sas(p), "CHILD SA %s: %s", nz(p->conn.child),
+                                 p->child.state ? p->child.state : "none");
+            for (int l = 0; l < PF_MAX_LOG && p->logs.lines[l]; l++)
+                finding_add_evidence(f, p->name, "daemon log", "%s", p->logs.lines[l]);
+        }
+        any_fail = true;
+    }
+    bool nat_here = p->ike.nat_local == TRI_YES, nat_there = p->ike.nat_remote == TRI_YES;
+    bool encap = p->child.encap == TRI_YES || nat_here || nat_there;
+    if (nat_here || nat_there) {
+        char who[160];
+        snprintf(who, sizeof who, "%s%s%s", nat_here ? nz(p->name) : "", nat_here && nat_there ? " and " : "",
+                 nat_there ? OTHER_END : "");
+        const char *kv[] = {"natted", who, NULL};
+        struct finding *f = add(out, "transport.natt", STEP_TRANSPORT, SEV_INFO, kv,
+                                "NAT-T in use (as %s sees it): %s behind NAT; IKE on UDP/%d, ESP-in-UDP/4500",
+                                nz(p->name), who, p->ike.local_port > 0 ? p->ike.local_port : 4500);
+        if (f)
+            finding_add_evidence(f, p->name, src_sas(p), "IKE %s:%d -> %s:%d, nat-local=%s nat-remote=%s, encap=%s",
+                                 nz(p->ike.local_host), p->ike.local_port, nz(p->ike.remote_host),
+                                 p->ike.remote_port, nat_here ? "yes" : "no", nat_there ? "yes" : "no",
+                                 p->child.encap == TRI_YES ? "yes" : "no");
+    }
+    if (!any_fail) {
+        struct finding *f = add(out, "transport.ok", STEP_TRANSPORT, SEV_OK, NULL,
+                                "IKE SA ESTABLISHED and CHILD SA INSTALLED on %s; %s; UDP/500 and UDP/4500 listening",
+                                nz(p->name), encap ? "ESP-in-UDP/4500" : "raw ESP (IP proto 50)");
+        if (f)
+            finding_add_evidence(f, p->name, src_sas(p), "CHILD SA SPI in %08x out %08x", p->child.spi_in,
+                                 p->child.spi_out);
+    }
+    other_end_needed(out, STEP_TRANSPORT, p, "the other gateway's IKE and CHILD SA state, its listeners, its view of NAT");
+    add_gaps(in, STEP_TRANSPORT, out);
+}
+
+static void one_reach(const struct diag_in *in, struct findings *out)
+{
+    const struct peer_facts *p = in->a;
+    if (!peer_usable(p)) {
+        add_gaps(in, STEP_REACH, out);
+        return;
+    }
+    struct finding *f = other_end_needed(
+        out, STEP_REACH, p,
+        "which packets sent by this end arrived, and what the other end sent: both captures of the same minutes");
+    const struct reach_facts *r = in->reach;
+    if (f && r && (r->a_out >= 0 || r->a_in >= 0))
+        finding_add_evidence(f, p->name, src_sas(p), "CHILD SA counters over the capture: %lld packets out, %lld in",
+                             (long long)r->a_out, (long long)r->a_in);
+    if (f && p->ike.local_host)
+        finding_add_evidence(f, p->name, "capture", "this end's capture of UDP/500, UDP/4500 and ESP from %s is in the "
+                             "bundle", p->ike.local_host);
+    add_gaps(in, STEP_REACH, out);
+}
+
+static void one_policy(const struct diag_in *in, struct findings *out)
+{
+    const struct peer_facts *p = in->a;
+    if (!peer_usable(p) || !p->conn.name) {
+        add_gaps(in, STEP_POLICY, out);
+        return;
+    }
+    bool bad = policy_overlap(p, out);
+    bad |= policy_nat_exemption(p, out);
+    bad |= policy_route(p, out);
+    char *pl = list_str(p->conn.local_ts), *pr = list_str(p->conn.remote_ts);
+    if (!bad) {
+        struct finding *f = add(out, "policy.ok", STEP_POLICY, SEV_OK, NULL, "%s: selectors %s <-> %s%s", nz(p->name),
+                                pl, pr, p->fw.known ? "; no NAT rule catches protected traffic" : "");
+        if (f && p->route.dst && p->route.dev)
+            finding_add_evidence(f, p->name, "ip route get", "%s from %s: dev %s%s%s", p->route.dst,
+                                 nz(p->route.from), p->route.dev, p->route.via ? " via " : "",
+                                 p->route.via ? p->route.via : "");
+    }
+    char what[400];
+    snprintf(what, sizeof what, "the crosswise comparison of traffic selectors (here local %s, remote %s)", pl, pr);
+    other_end_needed(out, STEP_POLICY, p, what);
+    free(pl);
+    free(pr);
+    add_gaps(in, STEP_POLICY, out);
+}
+
+static void one_mtu(const struct diag_in *in, struct findings *out)
+{
+    const struct peer_facts *p = in->a;
+    if (!peer_usable(p)) {
+        add_gaps(in, STEP_MTU, out);
+        return;
+    }
+    int path_mtu = -1, inner_measured = -1;
+    const char *basis = NULL;
+    bool trouble = in->active && mtu_sweep_peer(p, out, &path_mtu, &basis, &inner_measured);
+    if (path_mtu < 0 && inner_measured > 0) {
+        path_mtu = esp_outer_size(inner_measured);
+        basis = "measured by the DF sweep";
+    }
+    if (path_mtu < 0 && p->outer_mtu > 0) {
+        path_mtu = p->outer_mtu;
+        basis = "this gateway's outer interface MTU (not measured: no --active)";
+    }
+    if (path_mtu < 0) {
+        path_mtu = 1500;
+        basis = "assumed 1500 (no interface MTU known, not measured)";
+    }
+    struct esp_overhead o;
+    esp_overhead_compute(path_mtu, &o);
+    int rec_mss = inner_measured > 0 ? inner_measured - 40 : o.mss;
+    char mss[16];
+    snprintf(mss, sizeof mss, "%d", rec_mss);
+    if (p->fw.mss_clamp == TRI_NO) {
+        const char *kv[] = {"mss", mss, NULL};
+        struct finding *f = add(out, "mtu.mss_clamp_missing", STEP_MTU, trouble ? SEV_WARNING : SEV_INFO, kv,
+                                "no TCP MSS clamping on %s; clamp to %d", nz(p->name), rec_mss);
+        if (f) {
+            finding_add_evidence(f, p->name, src_fw(p), "no TCPMSS / maxseg rule");
+            overhead_evidence(f, &o);
+        }
+    } else if (p->fw.mss_clamp == TRI_YES && p->fw.mss_value > rec_mss) {
+        const char *kv[] = {"peer", nz(p->name), "mss", mss, NULL};
+        struct finding *f = add(out, "mtu.mss_too_high", STEP_MTU, trouble ? SEV_WARNING : SEV_INFO, kv,
+                                "%s clamps MSS to %d, above the %d that fits the tunnel", nz(p->name),
+                                p->fw.mss_value, rec_mss);
+        if (f)
+            overhead_evidence(f, &o);
+    }
+    struct finding *f = add(out, "mtu.overhead", STEP_MTU, SEV_OK, NULL,
+                            "path MTU %d (%s): ESP-in-UDP overhead %d bytes, inner MTU %d, TCP MSS %d", path_mtu,
+                            nz(basis), o.total, o.inner_max, rec_mss);
+    if (f)
+        overhead_evidence(f, &o);
+    if (!in->active)
+        add(out, "mtu.sweep_skipped", STEP_MTU, SEV_INFO, NULL,
+            "DF ping sweep not run (it sends pings through the tunnel: ask with --active)");
+    other_end_needed(out, STEP_MTU, p,
+                     "the other gateway's MTU and MSS clamping, and large packets lost on the path (both captures)");
+    add_gaps(in, STEP_MTU, out);
+}
+
+static void one_timers(const struct diag_in *in, struct findings *out)
+{
+    const struct peer_facts *p = in->a;
+    if (!peer_usable(p) || !p->conn.name) {
+        add_gaps(in, STEP_TIMERS, out);
+        return;
+    }
+    bool bad = false;
+    if (p->conn.dpd_delay > 0 && p->conn.dpd_delay < DPD_MIN_DELAY) {
+        char d[16];
+        snprintf(d, sizeof d, "%d", p->conn.dpd_delay);
+        const char *kv[] = {"peer", nz(p->name), "delay", d, "fail", "(unknown: the loss needs both captures)", NULL};
+        struct finding *f = add(out, "timers.dpd_aggressive", STEP_TIMERS, SEV_WARNING, kv, "%s: DPD every %d s",
+                                nz(p->name), p->conn.dpd_delay);
+        if (f) {
+            finding_add_evidence(f, p->name, src_conns(p), "dpd_delay %d s, dpd_timeout %d s", p->conn.dpd_delay,
+                                 p->conn.dpd_timeout);
+            if (p->logs.known && p->logs.dpd_dead)
+                finding_add_evidence(f, p->name, "daemon log", "peer declared dead %d times", p->logs.dpd_dead);
+        }
+    }
+    if (p->logs.known && p->logs.window_s >= 0 && (p->logs.ike_established >= 2 || p->logs.dpd_dead > 0)) {
+        const char *kv[] = {"a", nz(p->name), "b", OTHER_END, NULL};
+        bool many = p->logs.ike_established >= 3 || p->logs.dpd_dead >= 2;
+        struct finding *f = add(out, "timers.sa_churn", STEP_TIMERS, many ? SEV_FAILURE : SEV_WARNING, kv,
+                                "SAs re-established during the diagnosis: %d IKE SAs established and %d dead-peer "
+                                "teardowns in %s's log",
+                                p->logs.ike_established, p->logs.dpd_dead, nz(p->name));
+        if (f)
+            finding_add_evidence(f, p->name, "daemon log",
+                                 "IKE established %d, CHILD established %d, peer dead %d (last %d s)",
+                                 p->logs.ike_established, p->logs.child_established, p->logs.dpd_dead,
+                                 p->logs.window_s);
+        bad |= many;
+    }
+    if (!bad) {
+        struct finding *f = add(out, "timers.ok", STEP_TIMERS, SEV_OK, NULL, "%s: DPD %d s, no SA churn in its log",
+                                nz(p->name), p->conn.dpd_delay);
+        if (f && (p->ike.proposal || p->child.proposal))
+            finding_add_evidence(f, p->name, src_sas(p), "IKE %s, ESP %s", nz(p->ike.proposal),
+                                 nz(p->child.proposal));
+    }
+    other_end_needed(out, STEP_TIMERS, p,
+                     "the comparison of proposals, lifetimes and DPD with the other gateway's, and DPD against the "
+                     "loss on the path");
+    add_gaps(in, STEP_TIMERS, out);
+}
+
+static int rules_one_end(int step, const struct diag_in *in, struct findings *out)
+{
+    size_t before = out->n;
+    switch (step) {
+    case STEP_TRANSPORT:
+        one_transport(in, out);
+        break;
+    case STEP_REACH:
+        one_reach(in, out);
+        break;
+    case STEP_POLICY:
+        one_policy(in, out);
+        break;
+    case STEP_MTU:
+        one_mtu(in, out);
+        break;
+    case STEP_TIMERS:
+        one_timers(in, out);
+        break;
+    default:
+        return -1;
+    }
+    if (out->n == before) {
+        static const char *const ids[] = {NULL, "transport.not_run", "reach.not_run", "policy.not_run",
+                                          "mtu.not_run", "timers.not_run"};
+        const struct peer_facts *p = in->a;
+        const char *kv[] = {"peer", nz(p->name), "probe", "the step", "reason", "peer not usable", NULL};
+        if (!add(out, ids[step], step, SEV_WARNING, kv, "step could not run: %s %s", nz(p->name),
+                 !p->connected ? "is not connected" : !p->daemon ? "runs no IKE daemon" : "has no connection"))
+            return -1;
+    }
+    return 0;
+}
+
 /* ---- entry points --------------------------------------------------------- */
 
 int rules_step(int step, const struct diag_in *in, struct findings *out)
 {
+    if (!in->b)
+        return rules_one_end(step, in, out);
     size_t before = out->n;
     switch (step) {
     case STEP_TRANSPORT:

@@ -11,7 +11,9 @@
 #include "playbook/peerfacts.h"
 
 struct diag_in {
-    const struct peer_facts *a, *b; /* PEER_A, PEER_B as named on the command line */
+    const struct peer_facts *a, *b; /* PEER_A, PEER_B as named on the command line; b NULL: one end
+                                       only (a half-bundle): each step judges what a alone tells and
+                                       says what needs the other end (*.other_end_needed) */
     const struct reach_facts *reach; /* NULL: capture not run */
     bool active;                     /* --active: the DF sweep was asked for */
 };

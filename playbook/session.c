@@ -115,6 +115,9 @@ struct diag_session {
 
     double cap_win[2][2]; /* each end's capture window, CLOCK_REALTIME; 0: none */
 
+    bool one_end; /* only side A is collected (diag_new(a, NULL, ...)): a half-bundle */
+    const char *other_note; /* one end: what the other site must supply (in side A's pool) */
+
     /* offline (diag_new_offline): the record answers instead of the peers */
     bool offline;
     char *off_name[2], *off_error[2];
@@ -671,18 +674,19 @@ static void step_judge(struct diag_session *s, int step)
 {
     findings_drop_step(&s->fs, step);
     struct diag_in in = {.a = &s->side[0].f,
-                         .b = &s->side[1].f,
+                         .b = s->one_end ? NULL : &s->side[1].f,
                          .reach = s->have_reach ? &s->reach : NULL,
                          .active = s->opts.active};
     rules_step(step, &in, &s->fs);
-    /* a step that produced only "could not run" findings was skipped */
+    /* a step that produced only "could not run" (or, on one end, "needs the
+     * other end") findings was skipped */
     bool only_gaps = true, any = false;
     for (size_t i = 0; i < s->fs.n; i++) {
         if (s->fs.v[i].step != step)
             continue;
         any = true;
         const char *dot = strrchr(s->fs.v[i].id, '.');
-        if (!dot || strcmp(dot, ".not_run"))
+        if (!dot || (strcmp(dot, ".not_run") && strcmp(dot, ".other_end_needed")))
             only_gaps = false;
     }
     s->status[step] = any && only_gaps ? STEP_SKIPPED : findings_step_status(&s->fs, step);
@@ -739,8 +743,55 @@ static void fw_gaps_settle(struct collect_side *cs)
     cs->f.n_gaps = w;
 }
 
+/* One end only: the connection is the one asked for, else the one with an
+ * IKE SA, else the only one configured; several: ambiguous. */
+static void discover_one_end(struct diag_session *s)
+{
+    struct collect_side *cs = &s->side[0];
+    size_t nc = cs->have_conns ? cs->conns.n_conn : 0, ns = cs->have_sas ? cs->sas.n_ike : 0;
+    const char *pick = NULL;
+    struct buf cand = BUF_INIT;
+    int n_cand = 0;
+    for (size_t k = 0; k < nc; k++) {
+        const char *name = cs->conns.conn[k].name;
+        if (s->conn_opt) {
+            if (!strcmp(name, s->conn_opt))
+                pick = name;
+            continue;
+        }
+        bool has_sa = false;
+        for (size_t i = 0; i < ns; i++)
+            has_sa |= !strcmp(cs->sas.ike[i].name, name);
+        if (has_sa || nc == 1) {
+            buf_printf(&cand, "%s%s", n_cand ? ", " : "", name);
+            n_cand++;
+            pick = name;
+        }
+    }
+    if (n_cand > 1) {
+        struct finding *f = findings_add(&s->fs, "transport.conn_ambiguous", STEP_TRANSPORT, SEV_FAILURE, NULL,
+                                         "several connections on %s could be the tunnel: %s; choose one with --conn",
+                                         diag_peer_name(s, 0), cand.data ? cand.data : "");
+        if (f) {
+            free(f->decision);
+            f->decision = prose_render("transport.conn_ambiguous", NULL);
+        }
+        s->nodiag = true;
+        pick = NULL;
+    }
+    buf_free(&cand);
+    if (pick)
+        cs->conn_want = strpool_dup(&cs->pool, pick, strlen(pick));
+    collect_select_conn(cs);
+    cs->peer_ike_addr = cs->f.ike.remote_host;
+}
+
 static void do_discover(struct diag_session *s)
 {
+    if (s->one_end) {
+        discover_one_end(s);
+        return;
+    }
     struct discover_conn *dc[2] = {NULL, NULL};
     struct discover_sa *ds[2] = {NULL, NULL};
     struct discover_side side[2] = {{0}};
@@ -1185,6 +1236,34 @@ static void sweep_begin(struct diag_session *s)
     sweep_next(s);
 }
 
+/* ---- one end ------------------------------------------------------------- */
+
+static void utc_hms(double t, char *out, size_t n)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (t <= 0 || !gmtime_r(&tt, &tm) || !strftime(out, n, "%Y-%m-%d %H:%M:%S", &tm))
+        snprintf(out, n, "(unknown)");
+}
+
+static void other_note_make(struct diag_session *s)
+{
+    char t0[40], t1[40];
+    utc_hms(s->cap_win[0][0], t0, sizeof t0);
+    utc_hms(s->cap_win[0][1], t1, sizeof t1);
+    const struct peer_facts *f = &s->side[0].f;
+    s->other_note = strpool_printf(
+        &s->side[0].pool,
+        "Only %s's end was collected (a half-bundle). For the both-ends answer the site of the other gateway%s%s%s "
+        "must supply its own half-bundle: `tunnelscope diagnose ITS-GATEWAY --one-end --bundle DIR` run over the "
+        "same minutes (this end's capture ran from %s to %s UTC; the two captures must overlap), which holds that "
+        "gateway's SA states, configuration, firewall, routes and its capture of UDP/500, UDP/4500 and ESP. "
+        "`tunnelscope merge THIS-BUNDLE ITS-BUNDLE --bundle OUT` then runs the whole playbook on both ends, "
+        "correlation included.",
+        diag_peer_name(s, 0), f->ike.remote_host ? " (" : "", f->ike.remote_host ? f->ike.remote_host : "",
+        f->ike.remote_host ? ")" : "", t0, t1);
+}
+
 /* ---- the state machine ------------------------------------------------------ */
 
 static void advance(struct diag_session *s);
@@ -1331,6 +1410,8 @@ static void enter(struct diag_session *s, enum stage st)
                     job_start(s, i, PROBE_CONNS, NULL, 15, 0);
         break;
     case ST_DONE:
+        if (s->one_end)
+            other_note_make(s);
         s->activity = "done";
         s->step = 0;
         s->t_end = now_mono();
@@ -1514,9 +1595,10 @@ static struct diag_session *session_alloc(const char *name_a, const char *name_b
 
 struct diag_session *diag_new(struct peer *a, struct peer *b, const struct diag_opts *o, struct err *e)
 {
-    struct diag_session *s = session_alloc(peer_name(a), peer_name(b), o, e);
+    struct diag_session *s = session_alloc(peer_name(a), b ? peer_name(b) : DIAG_OTHER_END, o, e);
     if (!s)
         return NULL;
+    s->one_end = !b;
     s->peer[0] = a;
     s->peer[1] = b;
     for (int i = 0; s->pcap_dir && i < 2; i++) {
@@ -1550,6 +1632,7 @@ struct diag_session *diag_new_offline(const struct diag_record *r, const struct 
         return NULL;
     }
     s->offline = true;
+    s->one_end = r->peer[0].collected && !r->peer[1].collected;
     s->rec = r->raws;
     s->n_rec = r->n_raws;
     s->rec_used = used;
@@ -1628,10 +1711,13 @@ int diag_start(struct diag_session *s, struct err *e)
         /* every command answers at once: run the rounds to the end */
         for (int guard = 0; !diag_done(s) && guard < 100000; guard++)
             advance(s);
+        /* what the steps did not ask for stays evidence, after the rest */
         s->rec_unused = 0;
         for (size_t i = 0; i < s->n_rec; i++)
-            if (!s->rec_used[i])
+            if (!s->rec_used[i]) {
                 s->rec_unused++;
+                rec_keep(s, &s->rec[i], s->rec[i].step);
+            }
         s->rec = NULL;
         s->n_rec = 0;
         if (!diag_done(s))
@@ -1825,4 +1911,14 @@ int diag_capture_window(const struct diag_session *s, int side, double *start, d
 bool diag_is_offline(const struct diag_session *s)
 {
     return s->offline;
+}
+
+bool diag_one_end(const struct diag_session *s)
+{
+    return s->one_end;
+}
+
+const char *diag_other_end_note(const struct diag_session *s)
+{
+    return s->one_end ? s->other_note : NULL;
 }

@@ -90,7 +90,9 @@ struct diag_session;
 typedef void (*diag_progress_fn)(const struct diag_session *s, void *ud);
 
 /* The peers are borrowed (the caller frees them after the session); they
- * may be in any state: the session connects them.  0/-1 style: NULL on error. */
+ * may be in any state: the session connects them.  b NULL: one end only
+ * (`diagnose PEER --one-end`, a half-bundle): the steps judge what A alone
+ * tells and say what needs the other end.  0/-1 style: NULL on error. */
 struct diag_session *diag_new(struct peer *a, struct peer *b, const struct diag_opts *o, struct err *e);
 /* A session on recorded material: diag_start() then runs every step to its
  * end at once (diag_done() is true on return).  The record is read during
@@ -140,5 +142,12 @@ const char *diag_pcap_path(const struct diag_session *s, int side);
  * lost only within the receiver's span (playbook/correlate.h). */
 int diag_capture_window(const struct diag_session *s, int side, double *start, double *end);
 bool diag_is_offline(const struct diag_session *s);
+/* One end only (diag_new(a, NULL, ...), or a record whose B was not collected). */
+bool diag_one_end(const struct diag_session *s);
+/* One end, once done: what the other site must supply (with this end's
+ * capture window), for the report and the bundle.  NULL otherwise. */
+const char *diag_other_end_note(const struct diag_session *s);
+/* The name of the end not collected. */
+#define DIAG_OTHER_END "other-end"
 
 #endif

@@ -35,6 +35,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: tunnelscope diagnose [OPTIONS] PEER_A PEER_B\n"
+            "       tunnelscope diagnose [OPTIONS] --one-end PEER --bundle DIR\n"
             "\n"
             "Logs into both gateways at once and runs the five steps in order:\n"
             "  1 transport (IKE/ESP, NAT-T, listeners)   2 UDP/4500 reachability (two-end capture)\n"
@@ -54,6 +55,10 @@ static void usage(FILE *out)
             "                         outputs, findings, correlation, report.md/.html, manifest)\n"
             "  --secrets FILE         known secrets (a PSK...), one per line: redacted from the\n"
             "                         bundle and scanned for in every file of it\n"
+            "  --one-end              one gateway only (nobody holds access to both): its facts\n"
+            "                         and capture, each step judged as far as one end allows,\n"
+            "                         and what the other site must supply; with --bundle this\n"
+            "                         is a half-bundle for `tunnelscope merge`\n"
             "  -F SSH_CONFIG, --known-hosts FILE, --accept-new-hostkey   as for exec\n"
             "  -h, --help             this help\n"
             "\n"
@@ -132,7 +137,7 @@ int cmd_diagnose(int argc, char **argv)
 {
     struct peer_opts popts = {0};
     struct diag_opts dopts = {0};
-    int json = 0, markdown = 0;
+    int json = 0, markdown = 0, one_end = 0;
     const char *names[2] = {NULL, NULL};
     const char *bundle_dir = NULL, *secrets_file = NULL;
     char **secrets = NULL;
@@ -170,6 +175,10 @@ int cmd_diagnose(int argc, char **argv)
             }
             continue;
         }
+        if (!strcmp(a, "--one-end")) {
+            one_end = 1;
+            continue;
+        }
         if (!strcmp(a, "--active")) {
             dopts.active = true;
             continue;
@@ -192,7 +201,11 @@ int cmd_diagnose(int argc, char **argv)
         }
         names[npeers++] = a;
     }
-    if (npeers != 2) {
+    if (one_end && npeers != 1) {
+        fprintf(stderr, "tunnelscope diagnose: --one-end takes one PEER (try --help)\n");
+        return TS_EXIT_USAGE;
+    }
+    if (!one_end && npeers != 2) {
         fprintf(stderr, "tunnelscope diagnose: needs PEER_A PEER_B (try --help)\n");
         return TS_EXIT_USAGE;
     }
@@ -200,7 +213,7 @@ int cmd_diagnose(int argc, char **argv)
         fprintf(stderr, "tunnelscope diagnose: --json and --markdown exclude each other\n");
         return TS_EXIT_USAGE;
     }
-    if (!strcmp(names[0], names[1])) {
+    if (!one_end && !strcmp(names[0], names[1])) {
         fprintf(stderr, "tunnelscope diagnose: the two peers must differ\n");
         return TS_EXIT_USAGE;
     }
@@ -224,8 +237,8 @@ int cmd_diagnose(int argc, char **argv)
         fprintf(stderr, "tunnelscope diagnose: %s\n", e.msg);
         return TS_EXIT_USAGE;
     }
-    struct peer *pb = peer_new(names[1], &popts, &e);
-    if (!pb) {
+    struct peer *pb = one_end ? NULL : peer_new(names[1], &popts, &e);
+    if (!pb && !one_end) {
         fprintf(stderr, "tunnelscope diagnose: %s\n", e.msg);
         peer_free(pa);
         return TS_EXIT_USAGE;
@@ -296,7 +309,8 @@ int cmd_diagnose(int argc, char **argv)
         show_progress(s, &pr);
     }
     peer_problem(pa);
-    peer_problem(pb);
+    if (pb)
+        peer_problem(pb);
 
     struct report_in r;
     report_from_session(s, &r);

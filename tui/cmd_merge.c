@@ -1,6 +1,8 @@
 /* `tunnelscope merge BUNDLE_A BUNDLE_B --bundle OUT`: two half-bundles, taken
- * by the two sites over overlapping times, combined into one two-end bundle
- * with the two captures correlated. */
+ * by the two sites over overlapping times (`diagnose PEER --one-end
+ * --bundle`), combined into one two-end bundle: the diagnosis session runs
+ * offline on both ends' recorded outputs and captures (playbook/replay.h),
+ * so the five steps, the correlation included, judge both ends as live. */
 #include "tui/cmds.h"
 
 #include <getopt.h>
@@ -9,8 +11,10 @@
 #include <string.h>
 
 #include "playbook/bundle.h"
-#include "playbook/correlate_json.h"
+#include "playbook/bundle_session.h"
 #include "playbook/replay.h"
+#include "playbook/report.h"
+#include "playbook/session.h"
 #include "tui/exitcodes.h"
 
 static void merge_usage(FILE *out)
@@ -20,9 +24,11 @@ static void merge_usage(FILE *out)
             "\n"
             "Combines two half-bundles (each written by `diagnose PEER --one-end --bundle`\n"
             "at one site) into a two-end bundle OUT (and OUT.tar.gz): A's end becomes end A,\n"
-            "B's end becomes end B, both captures are correlated packet by packet (ESP SPI\n"
-            "and sequence number), and the report is written for both directions.  The two\n"
-            "captures must overlap in time.\n"
+            "B's end becomes end B, and the whole playbook runs again on both ends' recorded\n"
+            "outputs and captures: both captures correlated packet by packet (ESP SPI and\n"
+            "sequence number), the five steps judged as live, the report written for both\n"
+            "directions.  The two captures must overlap in time.  `replay --check OUT`\n"
+            "recomputes the same findings.\n"
             "\n"
             "Exit status: 0 nothing wrong found, 1 warnings, 2 failures (as diagnose), 64 bad\n"
             "command line or inputs that are not two half-bundles of different ends, 70\n"
@@ -104,70 +110,67 @@ int cmd_merge(int argc, char **argv)
         fprintf(stderr, "tunnelscope merge: the two half-bundles do not overlap in time\n");
         goto done;
     }
-    /* the raw outputs of both, each under its end */
+    /* one record of both ends: A's outputs as end A, B's as end B */
     size_t n = bundle_raw_count(h[0]) + bundle_raw_count(h[1]), k = 0;
-    struct bundle_raw *raws = calloc(n ? n : 1, sizeof *raws);
-    struct findings fs = FINDINGS_INIT;
-    char *corr_text = NULL;
+    struct diag_raw *raws = calloc(n ? n : 1, sizeof *raws);
+    struct diag_record rec[2], all;
+    memset(rec, 0, sizeof rec);
+    memset(&all, 0, sizeof all);
+    struct diag_session *s = NULL;
     rc = TS_EXIT_INTERNAL;
     if (!raws)
-        goto done;
-    for (int i = 0; i < 2; i++)
-        for (size_t j = 0; j < bundle_raw_count(h[i]); j++) {
-            raws[k] = *bundle_raw_get(h[i], j);
+        goto free_all;
+    for (int i = 0; i < 2; i++) {
+        if (replay_record(h[i], &rec[i], &e)) {
+            fprintf(stderr, "tunnelscope merge: %s\n", e.msg);
+            goto free_all;
+        }
+        for (size_t j = 0; j < rec[i].n_raws; j++) {
+            if (rec[i].raws[j].side != end[i])
+                continue;
+            raws[k] = rec[i].raws[j];
             raws[k++].side = i;
         }
-    struct correlate_opts o;
-    struct correlate_result *r = NULL;
-    replay_correlate_opts(NULL, NULL, &o);
-    if (correlate_files(bundle_pcap_path(h[0], end[0]), bundle_pcap_path(h[1], end[1]), &o, &r, &e)) {
-        fprintf(stderr, "tunnelscope merge: correlating the captures: %s\n", e.msg);
-        rc = TS_EXIT_FAILURE;
+        all.peer[i] = rec[i].peer[end[i]];
+    }
+    all.raws = raws;
+    all.n_raws = k;
+    /* the options both sites ran with: the sweep only when both swept, the
+     * connection name only when both named the same */
+    struct diag_opts o[2], mo;
+    replay_options(h[0], &o[0]);
+    replay_options(h[1], &o[1]);
+    mo = o[0];
+    mo.active = o[0].active && o[1].active;
+    mo.conn = o[0].conn && o[1].conn && !strcmp(o[0].conn, o[1].conn) ? o[0].conn : NULL;
+    if (o[1].capture_seconds > mo.capture_seconds)
+        mo.capture_seconds = o[1].capture_seconds;
+    /* the whole playbook on the two ends, correlation included, by the same
+     * steps as live (the diagnosis session, offline) */
+    s = diag_new_offline(&all, &mo, &e);
+    if (!s || diag_start(s, &e)) {
+        fprintf(stderr, "tunnelscope merge: running the steps on both ends: %s\n", e.msg);
         goto free_all;
     }
-    json_t *cj = correlate_result_json(r, name[0], name[1]);
-    correlate_result_free(r);
-    corr_text = cj ? json_dumps(cj, JSON_PRESERVE_ORDER) : NULL;
-    json_decref(cj);
-    if (!corr_text)
-        goto free_all;
-    /* Findings: each site's own (one end's view); the step rules are not re-run
-     * on the merged material by this build (see `replay --check`). */
-    for (int i = 0; i < 2; i++) {
-        const struct findings *hf = bundle_findings(h[i]);
-        for (size_t j = 0; j < hf->n; j++) {
-            const struct finding *f = &hf->v[j];
-            struct finding *nf = findings_add(&fs, f->id, f->step, f->sev, f->decision, "%s: %s",
-                                              name[i], f->title);
-            for (size_t x = 0; nf && x < f->n_ev; x++)
-                if (f->ev[x].detail)
-                    finding_add_evidence(nf, f->ev[x].peer, f->ev[x].source, "%s", f->ev[x].detail);
-                else
-                    finding_add_evidence(nf, f->ev[x].peer, f->ev[x].source, NULL);
-        }
-    }
-    struct bundle_input in = {
-        .peer = {{name[0], true}, {name[1], true}},
-        .raws = raws,
-        .n_raws = n,
-        .pcap = {bundle_pcap_path(h[0], end[0]), bundle_pcap_path(h[1], end[1])},
-        .findings = &fs,
-        .exit_status = -1,
-        .correlation_json = corr_text,
-        .secrets = (const char *const *)secrets,
-        .note = "Merged from two half-bundles, one taken at each site; each finding is prefixed "
-                "with the site whose half it comes from.",
-    };
-    if (bundle_write(&in, out, &e)) {
+    char note[600];
+    snprintf(note, sizeof note,
+             "Merged from two half-bundles, one taken at each site: %s's (%s) and %s's (%s). The five steps ran "
+             "again on both ends' recorded outputs and captures together.",
+             name[0], argv[optind], name[1], argv[optind + 1]);
+    if (bundle_write_session_note(s, out, (const char *const *)secrets, note, &e)) {
         fprintf(stderr, "tunnelscope merge: %s\n", e.msg);
         rc = e.code == ERR_USAGE ? TS_EXIT_USAGE : TS_EXIT_INTERNAL;
         goto free_all;
     }
+    const struct finding *p = findings_principal(diag_findings(s));
     printf("wrote %s and %s.tar.gz\n", out, out);
-    rc = findings_exit_status(&fs);
+    printf("result: %s%s%s%s\n", report_result_name(diag_exit_status(s)), p ? " (principal finding " : "",
+           p ? p->id : "", p ? ")" : "");
+    rc = diag_exit_status(s);
 free_all:
-    findings_free(&fs);
-    free(corr_text);
+    diag_free(s);
+    replay_record_free(&rec[0]);
+    replay_record_free(&rec[1]);
     free(raws);
 done:
     bundle_free(h[0]);

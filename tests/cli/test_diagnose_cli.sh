@@ -20,6 +20,14 @@ check 64 "same peer twice" "$TS" diagnose gw-a gw-a
 check 64 "bad --capture-seconds" "$TS" diagnose --capture-seconds 0 a b
 check 64 "--json with --markdown" "$TS" diagnose --json --markdown a b
 check 64 "unknown option" "$TS" diagnose --frobnicate a b
+check 64 "--one-end with two peers" "$TS" diagnose --one-end a b
+check 64 "--one-end without a peer" "$TS" diagnose --one-end
+# one end that cannot be reached: could not diagnose, and no step claims the other end
+check 3 "--one-end, unreachable peer gives exit 3" "$TS" diagnose --json --one-end --capture-seconds 1 127.0.0.1:1
+if jq -e '([.steps[0].findings[].id] | index("peer.unreachable")) != null and
+          (.peers[1].collected == false)' /tmp/ts-diag-cli.out >/dev/null; then
+    echo "PASS: --one-end JSON: peer.unreachable, the other end not collected"; pass=$((pass + 1))
+else echo "FAIL: --one-end JSON"; head -c 600 /tmp/ts-diag-cli.out; fail=$((fail + 1)); fi
 # B refuses the connection: could not diagnose, said in the JSON too
 check 3 "unreachable peer gives exit 3" "$TS" diagnose --json --capture-seconds 1 local 127.0.0.1:1
 if jq -e '.result == "cannot_diagnose" and .exit_status == 3 and

@@ -5,7 +5,10 @@
 # correlation from the two pcaps and the findings from the raw outputs and
 # pcaps (the steps run offline) and finds both equal, the lab's PSK appears in
 # no file (nor in the packed .tar.gz), a tampered file makes `verify` fail
-# naming it; and a half-bundle pair merged gives a verifiable two-end bundle.
+# naming it; under esp-drop-to-b, two half-bundles taken at the same time
+# (`diagnose --one-end`, one per gateway) say what the other end must supply,
+# and merged they give a verifiable two-end bundle whose playbook (run again
+# on both halves) finds reach.esp_lost_a_to_b.
 # One lab instance of its own (NATLAB_ID), always torn down.
 TS=${1:?tunnelscope binary}
 SRC=${2:?source dir}
@@ -117,6 +120,47 @@ if bundle esp-drop-to-b; then
         ko "esp-drop-to-b: correlation.json: sent $sent received $recv gw-a -> gw-b"
     grep -q "$sent ESP packets sent by gw-a between .* 0 received by gw-b" "$WORK/esp-drop-to-b/report.md" &&
         ok "esp-drop-to-b: report.md states those numbers" || ko "esp-drop-to-b: report.md lacks the numbers"
+fi
+# half-bundles: each site runs its own end at the same time, then merge
+lab gw lan-a timeout 30 ping -q -i 0.05 -s 200 10.20.5.10 >/dev/null 2>&1 &
+TRAFFIC_PID=$!
+half_pids=()
+for gw in gw-a gw-b; do
+    lab exec tunnelscope diagnose --json --one-end --capture-seconds 5 --bundle "$WORK/half-$gw" \
+        --secrets "$WORK/secrets" "$gw" > "$WORK/half-$gw.json" 2> "$WORK/half-$gw.err" &
+    half_pids+=($!)
+done
+wait "${half_pids[@]}"
+traffic_stop
+for gw in gw-a gw-b; do
+    h=$WORK/half-$gw
+    if [ -f "$h.tar.gz" ] && "$TS" verify --secrets "$WORK/secrets" "$h.tar.gz" >/dev/null 2>&1; then
+        ok "half-bundle of $gw written and verified"
+    else ko "half-bundle of $gw: $(tail -3 "$h.err" | tr '\n' ' ')"; continue; fi
+    n=$(jq '[.steps[].findings[] | select(.id | endswith(".other_end_needed"))] | length' "$h/findings.json")
+    sup=$(jq -r '.one_end.other_end_must_supply // ""' "$h/findings.json")
+    [ "$n" = 5 ] && grep -q -- "--one-end" <<<"$sup" && grep -q "Only $gw's end was collected" "$h/report.md" && grep -q -- "--one-end" "$h/report.md" &&
+        jq -e '.peers[1].collected == false' "$h/manifest.json" >/dev/null &&
+        ok "half-bundle of $gw: each step says what needs the other end; findings.json and report.md say what the other site must supply" ||
+        ko "half-bundle of $gw: other_end_needed $n, must_supply '$sup'"
+    p=$(jq -r '.principal.id // "none"' "$h/findings.json")
+    [ "$p" = none ] || [ "${p%%.*}" != reach ] && ok "half-bundle of $gw: no reachability verdict from one end ($p)" ||
+        ko "half-bundle of $gw: principal $p from one end"
+    out=$("$TS" replay --check "$h.tar.gz" 2>&1); rc=$?
+    [ $rc = 0 ] && grep -q "^findings: recomputed from the raw outputs and pcaps, equal" <<<"$out" &&
+        ok "half-bundle of $gw: replay --check recomputes its findings" ||
+        ko "half-bundle of $gw: replay --check (exit $rc): $(tr '\n' ' ' <<<"$out")"
+done
+out=$("$TS" merge --secrets "$WORK/secrets" "$WORK/half-gw-a.tar.gz" "$WORK/half-gw-b.tar.gz" \
+    --bundle "$WORK/merged" 2>&1); rc=$?
+if [ -d "$WORK/merged" ] && jq -e '[.steps[].findings[].id] | index("reach.esp_lost_a_to_b")' \
+    "$WORK/merged/findings.json" >/dev/null; then
+    ok "merge (exit $rc): the whole playbook on both halves finds reach.esp_lost_a_to_b"
+else ko "merge (exit $rc): $(tr '\n' ' ' <<<"$out") $(jq -c '[.steps[].findings[].id]' "$WORK/merged/findings.json" 2>&1)"; fi
+if [ -d "$WORK/merged" ]; then
+    checks merged
+    jq -e '.peers | all(.collected)' "$WORK/merged/manifest.json" >/dev/null &&
+        ok "merged: both ends collected" || ko "merged: manifest peers $(jq -c .peers "$WORK/merged/manifest.json")"
 fi
 lab clear esp-drop-to-b >/dev/null
 lab fault udp4500-drop-to-a >/dev/null

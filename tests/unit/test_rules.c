@@ -795,7 +795,8 @@ static void test_every_documented_id_has_a_decision_and_every_step_prose(void **
         "policy.route_wrong", "policy.ok", "policy.not_run", "mtu.blackhole", "mtu.large_packets_lost",
         "mtu.mss_clamp_missing", "mtu.mss_too_high", "mtu.pmtud_ok", "mtu.sweep_ok", "mtu.sweep_no_reply",
         "mtu.overhead", "mtu.sweep_skipped", "mtu.not_run", "timers.proposal_mismatch", "timers.lifetime_mismatch",
-        "timers.dpd_aggressive", "timers.sa_churn", "timers.ok", "timers.not_run", NULL};
+        "timers.dpd_aggressive", "timers.sa_churn", "timers.ok", "timers.not_run", "transport.other_end_needed",
+        "reach.other_end_needed", "policy.other_end_needed", "mtu.other_end_needed", "timers.other_end_needed", NULL};
     for (int i = 0; ids[i]; i++) {
         char *d = prose_decision(ids[i]);
         if (!d)
@@ -818,6 +819,53 @@ static void test_every_documented_id_has_a_decision_and_every_step_prose(void **
     char *r = prose_render("mtu.mss_too_high", kv);
     assert_string_equal(r, "gw-b clamps the MSS above what fits the tunnel: lower it to {mss}.");
     free(r);
+}
+
+/* One end only (a half-bundle): each step judges what this end alone tells,
+ * raises no alarm on a healthy end, and says what the other end must supply. */
+static void test_one_end_judges_this_end_and_says_what_the_other_must_supply(void **state)
+{
+    struct world *w = *state;
+    w->in.b = NULL;
+    w->r = (struct reach_facts){.ran = false, .error = "gw-b is not connected", .a_out = 120, .a_in = 118,
+                                .b_in = -1, .b_out = -1};
+    run_all(w);
+    expect_no_other_alarm(w, (const char *[]){NULL});
+    assert_null(findings_principal(&w->fs));
+    static const char *const ids[] = {"transport.other_end_needed", "reach.other_end_needed",
+                                      "policy.other_end_needed", "mtu.other_end_needed", "timers.other_end_needed"};
+    for (int s = STEP_FIRST; s <= STEP_LAST; s++) {
+        const struct finding *f = expect(w, ids[s - 1], s, SEV_INFO);
+        assert_non_null(strstr(f->decision, "--one-end"));
+        assert_non_null(strstr(f->decision, "merge"));
+        assert_non_null(strstr(f->decision, "gw-a"));
+    }
+    expect(w, "transport.ok", STEP_TRANSPORT, SEV_OK);
+    const struct finding *r = expect(w, "reach.other_end_needed", STEP_REACH, SEV_INFO);
+    bool counters = false;
+    for (size_t k = 0; k < r->n_ev; k++)
+        counters |= r->ev[k].detail && strstr(r->ev[k].detail, "120 packets out, 118 in");
+    assert_true(counters);
+    /* nothing is said about the other end it has not seen */
+    for (size_t i = 0; i < w->fs.n; i++)
+        assert_null(strstr(w->fs.v[i].title, "gw-b"));
+}
+
+/* One end's own faults are still found: a SNAT rule catching protected
+ * traffic, a missing listener. */
+static void test_one_end_still_finds_its_own_faults(void **state)
+{
+    struct world *w = *state;
+    w->in.b = NULL;
+    w->a.listen4500 = TRI_NO;
+    w->a.fw.nat[0] = (struct pf_nat_rule){PF_NAT_MASQUERADE, "10.10.0.0/16", NULL, NULL, false,
+                                          "-A POSTROUTING -s 10.10.0.0/16 -j MASQUERADE"};
+    w->a.fw.n_nat = 1;
+    w->a.fw.known = true;
+    run_all(w);
+    expect(w, "transport.no_listener", STEP_TRANSPORT, SEV_FAILURE);
+    expect(w, "policy.nat_exemption_missing", STEP_POLICY, SEV_FAILURE);
+    assert_string_equal(findings_principal(&w->fs)->id, "transport.no_listener");
 }
 
 int main(void)
@@ -864,6 +912,8 @@ int main(void)
         T(test_sudo_refused_is_said_and_no_daemon_is_not_claimed),
         T(test_churn_is_not_denied_by_the_timers_summary),
         T(test_every_documented_id_has_a_decision_and_every_step_prose),
+        T(test_one_end_judges_this_end_and_says_what_the_other_must_supply),
+        T(test_one_end_still_finds_its_own_faults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
