@@ -1305,7 +1305,9 @@ static void enter(struct diag_session *s, enum stage st)
          * facts are in (advance) */
         {
             struct findings tmp = FINDINGS_INIT;
-            struct diag_in in = {.a = &s->side[0].f, .b = &s->side[1].f, .active = s->opts.active};
+            struct diag_in in = {.a = &s->side[0].f,
+                                 .b = s->one_end ? NULL : &s->side[1].f,
+                                 .active = s->opts.active};
             rules_step(STEP_TRANSPORT, &in, &tmp);
             if (rules_cannot_diagnose(&tmp))
                 s->nodiag = true;
