@@ -571,6 +571,65 @@ static void test_writer_saves_stream_and_file_reader_reads_it_back(void **state)
     capture_file_free(NULL);
 }
 
+static void test_file_reader_follows_libpcap_rules(void **state)
+{
+    /* Big-endian nanosecond pcap, snap length 40 in its header while the records
+     * hold 136 bytes: each record is cut to 40 (as libpcap does), which still
+     * holds the ESP header; a last record cut short by the end of the file is an
+     * error after the 5 whole ones. */
+    (void)state;
+    uint8_t s[4096];
+    struct pkt k;
+    uint8_t e8[200], u[256];
+    k.n = 0;
+    ipv4(&k, "192.0.2.10", "198.51.100.20", 17, 0, u, udp(u, 4500, 4500, e8, esp(e8, 0xc0ffee, 1, 100)));
+    size_t n = pcap_header(s, 0xa1b23c4d, 1, 40, CAPTURE_LINK_RAW);
+    for (uint32_t i = 0; i < 5; i++) {
+        put32(k.b + 20 + 8 + 4, i + 1);
+        n += pcap_record(s + n, 1, 1700000000 + i, 7, &k, (uint32_t)k.n);
+    }
+    size_t whole = n;
+    n += pcap_record(s + n, 1, 1700000009, 0, &k, (uint32_t)k.n);
+    n -= 50; /* the sixth record loses its last 50 bytes */
+    char path[] = "/tmp/ts-capture-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, s, n), (ssize_t)n);
+    close(fd);
+    struct err e = {0};
+    struct capture_file *f = capture_file_open(path, &e);
+    assert_non_null(f);
+    assert_int_equal(capture_file_linktype(f), 12 /* DLT_RAW, as pcap_datalink() says */);
+    struct capture_event ev;
+    int got = 0, r;
+    while ((r = capture_file_next(f, &ev, &e)) == 1) {
+        assert_int_equal(ev.kind, CAPTURE_ESP);
+        assert_int_equal(ev.cap_len, 40);
+        assert_int_equal(ev.wire_len, k.n);
+        assert_int_equal(ev.ip_len, k.n);
+        assert_int_equal(ev.spi, 0xc0ffee);
+        assert_int_equal(ev.seq, (uint32_t)got + 1);
+        assert_int_equal(ev.ts_ns, (1700000000ll + got) * 1000000000ll + 7);
+        got++;
+    }
+    assert_int_equal(got, 5);
+    assert_int_equal(r, -1);
+    assert_int_equal(e.code, ERR_PARSE);
+    assert_non_null(strstr(e.msg, "truncated"));
+    capture_file_free(f);
+    /* the whole records alone: a clean end */
+    assert_int_equal(truncate(path, (off_t)whole), 0);
+    f = capture_file_open(path, &e);
+    assert_non_null(f);
+    got = 0;
+    while ((r = capture_file_next(f, &ev, &e)) == 1)
+        got++;
+    assert_int_equal(got, 5);
+    assert_int_equal(r, 0);
+    capture_file_free(f);
+    unlink(path);
+}
+
 /* ---- the capture command ---- */
 
 static void test_route_iface_from_ip_route_get(void **state)
@@ -637,6 +696,7 @@ int main(void)
         cmocka_unit_test(test_stream_truncated_record_at_end_is_an_error),
         cmocka_unit_test(test_stream_rejects_absurd_and_lying_lengths),
         cmocka_unit_test(test_writer_saves_stream_and_file_reader_reads_it_back),
+        cmocka_unit_test(test_file_reader_follows_libpcap_rules),
         cmocka_unit_test(test_route_iface_from_ip_route_get),
         cmocka_unit_test(test_capture_cmd_is_filtered_small_and_bounded),
     };
