@@ -39,6 +39,10 @@ traffic_stop() {
     rm -f "$WORK/traffic.pid"
 }
 
+# run_diagnose [diagnose options...]: tunnelscope diagnose of gw-a and gw-b from
+# the console (a test may define its own: test_diagnose_local.sh runs it on gw-a).
+run_diagnose() { lab exec tunnelscope diagnose "$@" gw-a gw-b; }
+
 # diag NAME [diagnose options...]: runs the diagnosis with traffic flowing,
 # JSON in $WORK/NAME.json, exit status in $RC.
 diag() {
@@ -47,8 +51,7 @@ diag() {
     traffic_start
     local t0 t1
     t0=$(date +%s.%N)
-    lab exec tunnelscope diagnose --json --capture-seconds "${CAPTURE:-5}" "$@" gw-a gw-b \
-        > "$WORK/$name.json" 2> "$WORK/$name.err"
+    run_diagnose --json --capture-seconds "${CAPTURE:-5}" "$@" > "$WORK/$name.json" 2> "$WORK/$name.err"
     RC=$?
     t1=$(date +%s.%N)
     traffic_stop
@@ -112,6 +115,23 @@ wait_log() {
         i=$((i + 1))
     done
     return 1
+}
+
+# expect_steps_ok NAME: every step ok or info
+expect_steps_ok() {
+    local bad
+    bad=$(jq -r '[.steps[] | select(.status != "ok" and .status != "info") | .name] | join(" ")' "$WORK/$1.json")
+    [ -z "$bad" ] && ok "$1: every step ok or info" || ko "$1: steps not ok/info: $bad"
+}
+
+# scenario_esp_drop_to_b: the fault injected, diagnosed, asserted, cleared
+scenario_esp_drop_to_b() {
+    lab fault esp-drop-to-b >/dev/null
+    diag esp-drop-to-b
+    expect_principal esp-drop-to-b reach.esp_lost_a_to_b 2
+    expect_only_failures esp-drop-to-b reach.esp_lost_a_to_b
+    expect_exit esp-drop-to-b 2
+    lab clear esp-drop-to-b >/dev/null
 }
 
 expect_exit() {

@@ -17,15 +17,9 @@ total=$(jq -r '.timings.total_seconds' "$WORK/healthy.json")
 limit=${DIAG_HEALTHY_MAX_S:-20}
 if [ "$(echo "$total < $limit" | bc)" = 1 ]; then ok "healthy: took $total s (< $limit s with a 5 s capture)"
 else ko "healthy: took $total s, more than $limit s"; fi
-bad=$(jq -r '[.steps[] | select(.status != "ok" and .status != "info") | .name] | join(" ")' "$WORK/healthy.json")
-[ -z "$bad" ] && ok "healthy: every step ok or info" || ko "healthy: steps not ok/info: $bad"
+expect_steps_ok healthy
 
-lab fault esp-drop-to-b >/dev/null
-diag esp-drop-to-b
-expect_principal esp-drop-to-b reach.esp_lost_a_to_b 2
-expect_only_failures esp-drop-to-b reach.esp_lost_a_to_b
-expect_exit esp-drop-to-b 2
-lab clear esp-drop-to-b >/dev/null
+scenario_esp_drop_to_b
 
 # "Blocked" (not just ESP lost) needs a non-ESP UDP/4500 packet from gw-b in the
 # window.  Keepalives cannot be it: only the NATed end (gw-a) sends them, and they
