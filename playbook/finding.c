@@ -50,7 +50,7 @@ const char *step_status_name(enum step_status s)
     return n[s];
 }
 
-static char *vstrdup_fmt(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static char *vstrdup_fmt(const char *fmt, va_list ap)
 {
     va_list ap2;
     va_copy(ap2, ap);

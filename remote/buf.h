@@ -16,7 +16,7 @@ struct buf {
 int buf_append(struct buf *b, const void *p, size_t n);   /* 0 / -1 (ENOMEM) */
 int buf_puts(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 void buf_consume(struct buf *b, size_t n);               /* drop n bytes from the front */
 void buf_reset(struct buf *b);                           /* len = 0, keeps memory */
 void buf_free(struct buf *b);
