@@ -45,32 +45,71 @@ st_healthy() {   # wait (bounded) for the CHILD_SA on both ends, then pings both
         wait_until 5 st_ping_ok lan-a $LAN_B_HOST && st_ping_ok lan-b $LAN_A_HOST
 }
 
+# st_known_host_real GW: the known_hosts line of GW holds GW's host key (from its key file, or,
+# on the kernel backend's host console, as its sshd presents it to ssh-keyscan).
+st_known_host_real() {
+    local key f=$W/$1/etc/ssh_host_ed25519_key.pub
+    if [ -f "$f" ]; then read -r _ key _ <"$f"
+    else key=$(console_exec ssh-keyscan -t ed25519 "${MGMT[$1]}" 2>/dev/null) && key=${key##* }; fi
+    [ -n "$key" ] && grep -qF " $key" "$W/console/home/.ssh/known_hosts"
+}
+
 st_both_ike() { ike_established gw-a && ike_established gw-b; }
 st_ping_both_ways() { st_ping_ok lan-a $LAN_B_HOST && st_ping_ok lan-b $LAN_A_HOST; }
 
 # Each section says when it starts (seconds since the selftest began), so a slow one shows.
 st_section() { echo "--- $* (at $(( ($(now_ms) - ST_T0) / 1000 )) s)"; }
 
+# st_in_ns PID NODE: process PID runs in NODE's network namespace (same nsfs inode; no process).
+st_in_ns() { [ -n "$1" ] && [ "/proc/$1/ns/net" -ef "/run/netns/$(ns "$2")" ]; }
+
+# st_part TEXT NAME: the lines of TEXT between "@NAME" and the next "@..." line.
+st_part() {
+    local t=$'\n'$1
+    [[ $t == *$'\n'@$2$'\n'* ]] || return 0
+    t=$'\n'${t#*$'\n'@$2$'\n'}
+    t=${t%%$'\n'@*}
+    printf '%s\n' "${t#$'\n'}"
+}
+
+# st_count REGEX TEXT: how many lines of TEXT match REGEX.
+st_count() {
+    local re=$1 line n=0 IFS=$'\n' lines
+    local -
+    set -f
+    lines=($2)
+    for line in "${lines[@]}"; do [[ $line =~ $re ]] && n=$((n + 1)); done
+    echo "$n"
+}
+
 selftest_facts() {
     st_section "topology and daemons"
-    local n gw
+    local n gw netns; netns=$(ip netns list 2>&1)
     for n in "${NODES[@]}"; do
-        st_check "namespace $(ns "$n") exists" st_grep "^$(ns "$n")( |$)" ip netns list
+        st_check "namespace $(ns "$n") exists" matches "^$(ns "$n")( |$)" "$netns"
     done
     for gw in "${GWS[@]}"; do
-        st_check "$gw: charon runs in $(ns "$gw")" test "$(ip netns identify "$(gw_charon_pid "$gw")")" = "$(ns "$gw")"
-        st_check "$gw: sshd runs in $(ns "$gw")" test "$(ip netns identify "$(gw_sshd_pid "$gw")")" = "$(ns "$gw")"
-        st_check "$gw: sshd listens on ${MGMT[$gw]}:22" st_grep "${MGMT[$gw]//./\\.}:22 " gwx "$gw" ss -ltnH
+        st_check "$gw: charon runs in $(ns "$gw")" st_in_ns "$(gw_charon_pid "$gw")" "$gw"
+        st_check "$gw: sshd runs in $(ns "$gw")" st_in_ns "$(gw_sshd_pid "$gw")" "$gw"
+        # Everything seen from inside the gateway, in one visit (processes cost under UML).
+        local dp=xfrm; [ "$(state_get dataplane)" = libipsec ] && dp=ipsec0
+        local in; in=$(gwx "$gw" sh -c '
+            echo @tcp; ss -ltnH; echo @udp; ss -ulnpH
+            echo @vici; [ -S /var/run/charon.vici ] && echo socket
+            echo @hostname; read -r h </proc/sys/kernel/hostname; echo "$h"
+            echo @ipv6; read -r v </proc/sys/net/ipv6/conf/all/disable_ipv6; echo "$v"
+            echo @dp; if [ "$1" = ipsec0 ]; then ip link show ipsec0; else ip -s xfrm state; fi' _ "$dp" 2>&1) || true
+        st_check "$gw: sshd listens on ${MGMT[$gw]}:22" matches "${MGMT[$gw]//./\\.}:22 " "$(st_part "$in" tcp)"
         st_check "$gw: charon listens on UDP 500 and 4500" \
-            bash -c '[ "$(grep -cE ":(500|4500) .*charon" <<<"$1")" -ge 2 ]' _ "$(gwx "$gw" ss -ulnpH)"
-        st_check "$gw: private /run holds its own vici socket" gwx "$gw" test -S /var/run/charon.vici
-        st_check "$gw: hostname is $gw" test "$(gwx "$gw" hostname)" = "$gw"
-        st_check "$gw: IPv6 disabled" test "$(nsx "$gw" sysctl -n net.ipv6.conf.all.disable_ipv6)" = 1
-        if [ "$(state_get dataplane)" = libipsec ]; then
-            st_check "$gw: kernel-libipsec TUN device ipsec0 exists" gwx "$gw" ip link show ipsec0
+            test "$(st_count ":(500|4500) .*charon" "$(st_part "$in" udp)")" -ge 2
+        st_check "$gw: private /run holds its own vici socket" test "$(st_part "$in" vici)" = socket
+        st_check "$gw: hostname is $gw" test "$(st_part "$in" hostname)" = "$gw"
+        st_check "$gw: IPv6 disabled" test "$(st_part "$in" ipv6)" = 1
+        if [ $dp = ipsec0 ]; then
+            st_check "$gw: kernel-libipsec TUN device ipsec0 exists" matches "^[0-9]+: ipsec0:" "$(st_part "$in" dp)"
         else
             st_check "$gw: kernel XFRM states are ESP in UDP (encap type espinudp)" \
-                st_grep "encap type espinudp sport 4500 dport 4500" gwx "$gw" ip -s xfrm state
+                matches "encap type espinudp sport 4500 dport 4500" "$(st_part "$in" dp)"
         fi
     done
     st_check "the two charons are different processes" test "$(gw_charon_pid gw-a)" != "$(gw_charon_pid gw-b)"
@@ -123,6 +162,12 @@ selftest_facts() {
     st_check "management network is not routed: lan-a cannot reach 10.99.0.1" st_ping_fails lan-a $CONSOLE_MGMT
     st_check "management network is not routed: console cannot reach lan-a" st_ping_fails console $LAN_A_HOST
 
+    # The kernel backend's console is on the host (tests/lab/uml/natlab-uml runs this part there).
+    [ "${ST_SSH_ON_HOST:-0}" = 1 ] || selftest_ssh
+}
+
+# The console's view: real ssh with the lab's config, key and known_hosts.
+selftest_ssh() {
     st_section "ssh from the console"
     st_check "ssh gw-a 'swanctl --list-sas' shows gw-a's own daemon" \
         st_grep "local  'gw-a' @ 192\.168\.77\.2" lab_ssh gw-a 'swanctl --list-sas'
@@ -132,8 +177,7 @@ selftest_facts() {
         test "$(console_exec ssh gw-a hostname 2>/dev/null)" = gw-a
     st_check "exec: TUNNELSCOPE_SSH_CONFIG and TUNNELSCOPE_KNOWN_HOSTS point at the lab files" \
         console_exec sh -c 'test -f "$TUNNELSCOPE_SSH_CONFIG" && test -f "$TUNNELSCOPE_KNOWN_HOSTS" && test "$HOME/.ssh/config" -ef "$TUNNELSCOPE_SSH_CONFIG"'
-    st_check "known_hosts holds gw-a's real host key" \
-        grep -qF "$(cut -d' ' -f2 "$W/gw-a/etc/ssh_host_ed25519_key.pub")" "$W/console/home/.ssh/known_hosts"
+    st_check "known_hosts holds gw-a's real host key" st_known_host_real gw-a
     st_check "host key checking is on: an empty known_hosts is refused" \
         st_not console_exec ssh -o UserKnownHostsFile=/dev/null gw-a true
     st_check "password authentication is refused" \
@@ -244,17 +288,37 @@ selftest_faults() {
     st_check "aggressive-dpd cleared: pings pass" st_healthy
 }
 
+# selftest_run [--facts-only] [--ssh-on-host]: --ssh-on-host leaves out the console's ssh checks,
+# which the kernel backend runs on the host console (selftest_host_console).
 selftest_run() {
+    local facts_only=0 a
+    for a in "$@"; do
+        case $a in
+            --facts-only) facts_only=1 ;;
+            --ssh-on-host) ST_SSH_ON_HOST=1 ;;
+            *) die "selftest: unknown argument '$a'" ;;
+        esac
+    done
     ST_T0=$(now_ms)
     export NATLAB_NAT_TIMEOUT=${NATLAB_NAT_TIMEOUT:-6}
     echo "natlab selftest: lab $NATLAB_ID, backend $(state_get backend)"
     cmd_clear >/dev/null
     st_check "lab is healthy at start" st_healthy
     selftest_facts
-    # --facts-only: the kernel backend's CI test (tests/lab/test_selftest_kernel.sh) checks its
-    # faults itself, because all eight under User-Mode Linux take longer than CI can give.
-    [ "${1:-}" = --facts-only ] || selftest_faults
+    # --facts-only: no fault (tests/lab/test_selftest_kernel.sh's opt-in quick mode, NATLAB_KERNEL_QUICK=1).
+    [ "$facts_only" = 1 ] || selftest_faults
     echo "natlab selftest: $(( ($(now_ms) - ST_T0) / 1000 )) s"
     echo "$ST_PASS passed, $ST_FAIL failed"
+    [ "$ST_FAIL" = 0 ]
+}
+
+# The kernel backend's console checks, run on the HOST console (whose ssh crosses the tap into the
+# UML guest): called by tests/lab/uml/natlab-uml before the guest's `selftest --ssh-on-host`.
+selftest_host_console() {
+    ST_T0=$(now_ms)
+    local NATLAB_TIME_SCALE=${NATLAB_GUEST_TIME_SCALE:-10}   # the far end is the slow guest
+    echo "natlab selftest: lab $NATLAB_ID, backend kernel, host console"
+    selftest_ssh
+    echo "natlab selftest (host console): $(( ($(now_ms) - ST_T0) / 1000 )) s, $ST_PASS passed, $ST_FAIL failed"
     [ "$ST_FAIL" = 0 ]
 }
