@@ -31,8 +31,10 @@ static void replay_usage(FILE *out)
             "bundle is verified against its manifest, then the five steps' findings, both\n"
             "ends and both captures are loaded as the console shows them live.\n"
             "\n"
-            "  --check        recompute from the bundle's pcaps and raw outputs and compare\n"
-            "                 with what the bundle saved; prints OK or the first difference\n"
+            "  --check        recompute with no network and compare with what the bundle\n"
+            "                 saved: the correlation from both pcaps, the findings by running\n"
+            "                 the five steps again on the recorded outputs and pcaps; prints\n"
+            "                 OK or the first difference (its JSON path)\n"
             "  --json         the same as a JSON document (bundle, peers, saved findings, check)\n"
             "  --view         print the console's screen for the bundle as text (the default\n"
             "                 when not on a terminal; on a terminal: the console itself)\n"
@@ -40,7 +42,8 @@ static void replay_usage(FILE *out)
             "\n"
             "Exit status: 0 recomputed results equal the saved ones (or the bundle loaded),\n"
             "2 they differ or the bundle does not verify, 3 nothing could be recomputed\n"
-            "(a half-bundle), 64 bad command line.\n");
+            "(findings not made by the five steps and no capture of each end), 64 bad\n"
+            "command line.\n");
 }
 
 static int print_view(const struct bundle *b, int cols, int rows)
