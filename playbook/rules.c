@@ -130,12 +130,11 @@ static bool behind_nat(const struct peer_facts *p, const struct peer_facts *othe
 {
     if (p->ike.nat_local != TRI_UNKNOWN)
         return p->ike.nat_local == TRI_YES;
-    if (other->ike.nat_remote != TRI_UNKNOWN)
-        return other->ike.nat_remote == TRI_YES;
-    /* neither end says (Libreswan prints no NAT flags): p is behind NAT when
-     * the other end's IKE SA sees it at another address than p's own */
-    return p->ike.local_host && other->ike.remote_host && p->ike.state && other->ike.state &&
-           strcmp(p->ike.local_host, other->ike.remote_host) != 0;
+    /* p does not say (Libreswan prints no NAT flags): p is behind NAT when the
+     * other end's IKE SA sees it at another address than p's own */
+    if (p->ike.local_host && other->ike.remote_host && p->ike.state && other->ike.state)
+        return strcmp(p->ike.local_host, other->ike.remote_host) != 0;
+    return other->ike.nat_remote == TRI_YES;
 }
 
 static bool ike_up(const struct peer_facts *p)
@@ -1035,9 +1034,25 @@ static void step_timers(const struct diag_in *in, struct findings *out)
     }
     bool bad = false;
 
-    /* proposals */
+    /* proposals: strongSwan and Libreswan name the same algorithms differently
+     * ("AES_GCM_16-256" / "AES_GCM_16_256-NONE"): only texts of one daemon are
+     * compared, a mixed pair is said not compared rather than mismatched */
     static const char *const kinds[] = {"IKE", "ESP"};
-    for (int k = 0; k < 2; k++) {
+    bool same_daemon = a->daemon && b->daemon && !strcmp(a->daemon, b->daemon);
+    if (!same_daemon && (a->conn.ike_proposals[0] || a->conn.esp_proposals[0]) &&
+        (b->conn.ike_proposals[0] || b->conn.esp_proposals[0])) {
+        const char *kv[] = {"a", nz(a->name), "b", nz(b->name), NULL};
+        struct finding *f = add(out, "timers.proposals_not_compared", STEP_TIMERS, SEV_INFO, kv,
+                                "proposals not compared: %s runs %s, %s runs %s, which name algorithms differently",
+                                nz(a->name), nz(a->daemon), nz(b->name), nz(b->daemon));
+        for (int i = 0; f && i < 2; i++) {
+            char *ik = list_str(peers[i]->conn.ike_proposals), *es = list_str(peers[i]->conn.esp_proposals);
+            finding_add_evidence(f, peers[i]->name, src_conns(peers[i]), "IKE %s; ESP %s", ik, es);
+            free(ik);
+            free(es);
+        }
+    }
+    for (int k = 0; same_daemon && k < 2; k++) {
         const char *const *pa = k ? a->conn.esp_proposals : a->conn.ike_proposals;
         const char *const *pb = k ? b->conn.esp_proposals : b->conn.ike_proposals;
         if (!pa[0] || !pb[0] || proposals_equal(pa, pb))

@@ -274,6 +274,46 @@ static void test_garbled_libreswan_status_is_a_gap_not_facts(void **state)
     side_free(s);
 }
 
+/* strongSwan gw-a (the lab's real swanctl output) against Libreswan east of
+ * the same topology: step 1 from both daemons' facts, step 5 does not claim
+ * a proposal mismatch between two vocabularies. */
+static void test_mixed_strongswan_libreswan_pair(void **state)
+{
+    struct collect_side *a = side_new("gw-a"), *e = lsw_side("east", "natt", "east");
+    feed(a, PROBE_SAS, "swanctl/swanctl-list-sas-raw.gw-a.txt");
+    feed(a, PROBE_CONNS, "swanctl/swanctl-list-conns-raw.gw-a.txt");
+    feed_text(a, PROBE_LSW_STATUS, 127, "no Libreswan ipsec");
+    a->f.listen500 = a->f.listen4500 = TRI_YES;
+    a->conn_want = "site";
+    e->conn_want = "west-east";
+    collect_select_conn(a);
+    collect_select_conn(e);
+    assert_string_equal(a->f.daemon, "strongswan");
+    assert_string_equal(e->f.daemon, "libreswan");
+    struct findings fs = FINDINGS_INIT;
+    struct diag_in in = {.a = &a->f, .b = &e->f};
+    rules_step(1, &in, &fs);
+    const struct finding *natt = find_id(&fs, "transport.natt");
+    assert_non_null(natt);
+    assert_non_null(strstr(natt->title, "gw-a behind NAT")); /* strongSwan's own nat-local */
+    assert_null(strstr(natt->title, "east")); /* gw-a sees east at east's own address */
+    /* swanctl --list-conns --raw prints no proposals: nothing to compare */
+    rules_step(5, &in, &fs);
+    assert_null(find_id(&fs, "timers.proposal_mismatch"));
+    assert_null(find_id(&fs, "timers.proposals_not_compared"));
+    /* with strongSwan's words for the same ESP proposal (as --list-conns prints it) */
+    a->f.conn.esp_proposals[0] = "AES_GCM_16_256";
+    a->f.conn.esp_proposals[1] = NULL;
+    rules_step(5, &in, &fs);
+    assert_null(find_id(&fs, "timers.proposal_mismatch"));
+    const struct finding *nc = find_id(&fs, "timers.proposals_not_compared");
+    assert_non_null(nc);
+    assert_int_equal(nc->sev, SEV_INFO);
+    findings_free(&fs);
+    side_free(a);
+    side_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -284,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_libreswan_installed_but_pluto_down_says_so),
         cmocka_unit_test(test_strongswan_peer_ignores_the_libreswan_probe),
         cmocka_unit_test(test_garbled_libreswan_status_is_a_gap_not_facts),
+        cmocka_unit_test(test_mixed_strongswan_libreswan_pair),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

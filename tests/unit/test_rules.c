@@ -796,7 +796,8 @@ static void test_every_documented_id_has_a_decision_and_every_step_prose(void **
         "mtu.mss_clamp_missing", "mtu.mss_too_high", "mtu.pmtud_ok", "mtu.sweep_ok", "mtu.sweep_no_reply",
         "mtu.overhead", "mtu.sweep_skipped", "mtu.not_run", "timers.proposal_mismatch", "timers.lifetime_mismatch",
         "timers.dpd_aggressive", "timers.sa_churn", "timers.ok", "timers.not_run", "transport.other_end_needed",
-        "reach.other_end_needed", "policy.other_end_needed", "mtu.other_end_needed", "timers.other_end_needed", NULL};
+        "reach.other_end_needed", "policy.other_end_needed", "mtu.other_end_needed", "timers.other_end_needed",
+        "timers.proposals_not_compared", NULL};
     for (int i = 0; ids[i]; i++) {
         char *d = prose_decision(ids[i]);
         if (!d)
