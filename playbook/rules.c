@@ -1418,6 +1418,19 @@ static void one_timers(const struct diag_in *in, struct findings *out)
     add_gaps(in, STEP_TIMERS, out);
 }
 
+/* The warning of a step that produced nothing because peer p could not be
+ * examined.  0 / -1. */
+static int step_not_run(int step, const struct peer_facts *p, struct findings *out)
+{
+    static const char *const ids[] = {NULL, "transport.not_run", "reach.not_run", "policy.not_run",
+                                      "mtu.not_run", "timers.not_run"};
+    const char *kv[] = {"peer", nz(p->name), "probe", "the step", "reason", "peer not usable", NULL};
+    if (!add(out, ids[step], step, SEV_WARNING, kv, "step could not run: %s %s", nz(p->name),
+             !p->connected ? "is not connected" : !p->daemon ? "runs no IKE daemon" : "has no connection"))
+        return -1;
+    return 0;
+}
+
 static int rules_one_end(int step, const struct diag_in *in, struct findings *out)
 {
     size_t before = out->n;
@@ -1440,15 +1453,8 @@ static int rules_one_end(int step, const struct diag_in *in, struct findings *ou
     default:
         return -1;
     }
-    if (out->n == before) {
-        static const char *const ids[] = {NULL, "transport.not_run", "reach.not_run", "policy.not_run",
-                                          "mtu.not_run", "timers.not_run"};
-        const struct peer_facts *p = in->a;
-        const char *kv[] = {"peer", nz(p->name), "probe", "the step", "reason", "peer not usable", NULL};
-        if (!add(out, ids[step], step, SEV_WARNING, kv, "step could not run: %s %s", nz(p->name),
-                 !p->connected ? "is not connected" : !p->daemon ? "runs no IKE daemon" : "has no connection"))
-            return -1;
-    }
+    if (out->n == before)
+        return step_not_run(step, in->a, out);
     return 0;
 }
 
@@ -1478,16 +1484,9 @@ int rules_step(int step, const struct diag_in *in, struct findings *out)
     default:
         return -1;
     }
-    if (out->n == before) {
-        /* a step whose peers could not be examined at all: never silent */
-        const struct peer_facts *p = !peer_usable(in->a) ? in->a : in->b;
-        static const char *const ids[] = {NULL, "transport.not_run", "reach.not_run", "policy.not_run",
-                                          "mtu.not_run", "timers.not_run"};
-        const char *kv[] = {"peer", nz(p->name), "probe", "the step", "reason", "peer not usable", NULL};
-        if (!add(out, ids[step], step, SEV_WARNING, kv, "step could not run: %s %s", nz(p->name),
-                 !p->connected ? "is not connected" : !p->daemon ? "runs no IKE daemon" : "has no connection"))
-            return -1;
-    }
+    /* a step whose peers could not be examined at all: never silent */
+    if (out->n == before && step_not_run(step, !peer_usable(in->a) ? in->a : in->b, out) != 0)
+        return -1;
     return 0;
 }
 
