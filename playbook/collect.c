@@ -352,7 +352,8 @@ static void from_swconf(struct collect_side *s, const char *text, size_t len)
             continue;
         if (depth == 1 && in_charon && span_starts(line, "keep_alive")) {
             const char *eq = memchr(line.p, '=', line.len);
-            struct span v = {eq + 1, eq ? (size_t)(line.p + line.len - eq - 1) : 0}, w;
+            /* no '=': an empty value (never eq + 1 on NULL) */
+            struct span v = {eq ? eq + 1 : line.p, eq ? (size_t)(line.p + line.len - eq - 1) : 0}, w;
             struct opt_u64 n = {0};
             if (eq && span_word(&v, &w)) {
                 size_t d = 0;

@@ -57,6 +57,23 @@ static void side_free(struct collect_side *s)
     free(s);
 }
 
+/* fuzz_collect (CI, 2026-12-05): a keep_alive line without '=' inside the
+ * charon section computed NULL + 1 (UBSan).  It is now a value left unset. */
+static void test_swconf_keep_alive_without_equals_keeps_the_default(void **state)
+{
+    (void)state;
+    struct collect_side *s = side_new();
+    static const char conf[] = "charon {\n    keep_alive 5s\n}\n";
+    collect_parse(s, PROBE_SWCONF, 0, ERR_NONE, conf, sizeof conf - 1, "");
+    assert_int_equal(s->f.keepalive_s, 20);
+    side_free(s);
+    s = side_new();
+    static const char set[] = "charon {\n    keep_alive = 5s\n}\n";
+    collect_parse(s, PROBE_SWCONF, 0, ERR_NONE, set, sizeof set - 1, "");
+    assert_int_equal(s->f.keepalive_s, 5);
+    side_free(s);
+}
+
 static void test_swanctl_outputs_give_the_connection_sas_and_nat_side(void **state)
 {
     struct collect_side *s = side_new();
@@ -336,6 +353,7 @@ static void test_discovery_alone_takes_the_only_or_the_named_connection(void **s
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_swconf_keep_alive_without_equals_keeps_the_default),
         cmocka_unit_test(test_swanctl_outputs_give_the_connection_sas_and_nat_side),
         cmocka_unit_test(test_swanctl_without_daemon_means_no_daemon_not_a_gap),
         cmocka_unit_test(test_ss_listeners),
