@@ -192,9 +192,10 @@ check "rekey: several SPIs in each direction within the capture" \
 check "rekey: every SPI seen on both ends, none with a packet lost" \
       '! { spis rekey a_to_b; spis rekey b_to_a; } | awk "(\$2 >= 5 && \$3 == 0) || \$4 != 0 { bad = 1 } END { exit !bad }"'
 check "rekey: the rekey is not called a loss (no loss or failure in step 2)" '[ -z "$(step2_loss rekey)" ]'
-check "rekey: the SPIs in use at the end are among those followed" \
-      'spis rekey a_to_b | grep -q "^$(jqf .peers[0].child.spi_out "$tmp/rekey.json") " &&
-       spis rekey b_to_a | grep -q "^$(jqf .peers[0].child.spi_in "$tmp/rekey.json") "'
+# Not checked: that the SPIs of the SA listing match those the capture followed.  With
+# rekey_time 8 s a rekey can fall between the end of the capture and the listing (seen in
+# a clean-clone CI run), so the listed SPIs need not have carried a packet in the window;
+# the two checks above already show the new SPIs followed on both ends.
 
 echo "$pass passed, $failn failed"
 [ "$failn" = 0 ]
