@@ -37,6 +37,7 @@
 #endif
 
 #define FRAME_MS 100            /* at most 10 redraws a second */
+#define BATCH_MS 20             /* a busy capture stream is read at most every 20 ms */
 #define SAS_EVERY_MS 3000       /* SA counters refreshed this often */
 #define GRACE_NS 500000000LL    /* a packet not seen at the other end ~1 s later is lost */
 #define CAPTURE_LIMIT_DEFAULT 600u
@@ -86,6 +87,7 @@ struct console {
     struct ui_state ui;
     int dirty;
     int key_dirty;          /* a key changed the screen: drawn at once, not at the frame rate */
+    int streaming;          /* the last poll() found the peers' sockets readable */
     int64_t t0_ms, last_draw_ms, cap_start_ms;
     char message[320];
     char conn[FACT_NAME_MAX];
@@ -1023,7 +1025,20 @@ int console_run(const struct console_opts *o)
         size_t n = gather(c, fds, MAX_FDS - 1, np);
         fds[n] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
         int w = wait_ms(c, mono_ms());
+        if (c->streaming && w > 0) {
+            /* Data came in on the last round: while a capture streams, waking
+             * for every few packets costs more CPU than handling them.  Wait
+             * for a key only (it is handled at once), then take everything
+             * that arrived on the peers' sockets meanwhile in one round. */
+            struct pollfd kf = {.fd = STDIN_FILENO, .events = POLLIN};
+            poll(&kf, 1, w < BATCH_MS ? w : BATCH_MS);
+            w = 0;
+        }
         int pr = poll(fds, (nfds_t)n + 1, w);
+        c->streaming = 0;
+        for (size_t k = 0; pr > 0 && k < n; k++)
+            if (fds[k].revents & POLLIN)
+                c->streaming = 1;
         if (pr < 0 && errno != EINTR) {
             rc = TS_EXIT_INTERNAL;
             break;
