@@ -45,6 +45,7 @@ struct timeline {
     size_t pend_next;      /* next slot written (oldest first from here) */
     int64_t dmin[2];       /* per direction: least (receiver ts - sender ts) of matched ESP */
     int have_d[2];
+    int64_t grace_ns;      /* as last given to timeline_settle (1 s before) */
 };
 
 struct timeline *timeline_new(size_t max_rows)
@@ -53,6 +54,7 @@ struct timeline *timeline_new(size_t max_rows)
     if (!t)
         return NULL;
     t->max = max_rows ? max_rows : TIMELINE_DEFAULT_ROWS;
+    t->grace_ns = 1000000000LL;
     return t;
 }
 
@@ -334,12 +336,26 @@ static void row_match(struct timeline *t, struct tl_spi *s, struct tl_row *r, in
             t->local[side] = sender == side ? ev->src : ev->dst;
     }
     if (r->flags & TL_ROW_SETTLED) {
-        /* arrived after it was settled: no longer lost */
+        /* arrived after it was settled: the totals as if both copies had
+         * come in time (the receiver's copy: no longer lost; the sender's:
+         * one more sent) */
+        int counted = r->dir; /* the direction it was counted in, if any */
         int dir = row_dir_of(t, r);
-        if (dir != TL_DIR_UNKNOWN) {
-            if (r->flags & TL_ROW_LOST)
-                t->tot[dir].lost--;
+        if (counted != TL_DIR_UNKNOWN) {
+            struct tl_totals *k = &t->tot[counted];
+            if ((counted == TL_AB) == (side == 1)) { /* the receiver's copy */
+                if ((r->flags & TL_ROW_LOST) && k->lost)
+                    k->lost--;
+                if ((r->flags & TL_ROW_OUTSIDE) && k->outside)
+                    k->outside--;
+                k->received++;
+            } else {
+                k->sent++;
+            }
+        } else if (dir != TL_DIR_UNKNOWN) {
+            t->tot[dir].sent++;
             t->tot[dir].received++;
+            r->dir = (uint8_t)dir;
         }
         r->flags &= (uint8_t)~(TL_ROW_LOST | TL_ROW_OUTSIDE);
     }
@@ -474,11 +490,13 @@ size_t timeline_end_span(struct timeline *t, int side, int64_t end_ns)
             continue;
         int dir = row_dir_of(t, r);
         int sender = dir == TL_AB ? 0 : 1;
-        if (dir == TL_DIR_UNKNOWN || 1 - sender != side || r->p[sender].ts_ns <= end_ns)
+        if (dir == TL_DIR_UNKNOWN || 1 - sender != side || r->p[sender].ts_ns + t->grace_ns <= end_ns)
             continue;
         r->flags = (uint8_t)((r->flags & ~TL_ROW_LOST) | TL_ROW_OUTSIDE);
-        if (r->p[sender].kind == CAPTURE_ESP && t->tot[dir].lost)
+        if (r->p[sender].kind == CAPTURE_ESP && t->tot[dir].lost) {
             t->tot[dir].lost--;
+            t->tot[dir].outside++;
+        }
         n++;
     }
     return n;
@@ -503,10 +521,15 @@ static void settle_row(struct timeline *t, struct tl_row *r)
             t->tot[dir].received++;
         return;
     }
+    /* as `tunnelscope correlate` counts: sent outside the receiver's
+     * capture, or in its last grace period (it may still have been on its
+     * way), is not lost but "outside" */
     int64_t ts = r->p[sender].ts_ns;
     if (!t->span_start[receiver] || ts < t->span_start[receiver] ||
-        (t->span_end[receiver] && ts > t->span_end[receiver])) {
+        (t->span_end[receiver] && ts + t->grace_ns > t->span_end[receiver])) {
         r->flags |= TL_ROW_OUTSIDE;
+        if (esp)
+            t->tot[dir].outside++;
         return;
     }
     r->flags |= TL_ROW_LOST;
@@ -516,6 +539,7 @@ static void settle_row(struct timeline *t, struct tl_row *r)
 
 size_t timeline_settle(struct timeline *t, int64_t now_ns, int64_t grace_ns)
 {
+    t->grace_ns = grace_ns;
     int64_t horizon[2];
     for (int x = 0; x < 2; x++) {
         /* an ended capture has nothing more to show: what it did not show

@@ -60,7 +60,8 @@ struct tl_row {
 };
 
 struct tl_totals {       /* ESP per direction, settled rows only */
-    uint64_t sent, received, lost, pending;
+    uint64_t sent, received, lost;
+    uint64_t outside;    /* sent, not received, outside the receiver's capture (or its last grace period) */
 };
 
 struct timeline;

@@ -785,8 +785,9 @@ static void totals(struct ctx *c, int r)
         human(rc, sizeof rc, (int64_t)t->received);
         human(l, sizeof l, (int64_t)t->lost);
         x += putf(c, r, x, w - x, ROLE_NORMAL, " sent %s recv %s ", s, rc);
-        /* among the packets the receiver was capturing for */
-        uint64_t den = t->lost + t->received;
+        /* lost among the packets sent while the receiver was capturing
+         * (`tunnelscope correlate`'s loss%: lost / (sent - outside)) */
+        uint64_t den = t->sent > t->outside ? t->sent - t->outside : 0;
         double pct = den ? 100.0 * (double)t->lost / (double)den : 0.0;
         x += putf(c, r, x, w - x, t->lost ? ROLE_LOSS : ROLE_OK, "lost %s (%.1f%%)", l, pct);
     }

@@ -439,6 +439,74 @@ static void test_timeline_loss_after_a_silent_link_death_becomes_unknown(void **
     timeline_free(tl);
 }
 
+/* The loss figure is lost / the packets sent inside the receiver's capture
+ * (`tunnelscope correlate`'s loss%: lost / (sent - outside)).  B captured
+ * from 0 s to 13.5 s, A from 5 s on: the 4 packets B received before A's
+ * capture began (received, never seen sent) and the 3 A sent after B's
+ * capture ended, or in its last second (outside), are not in it: 4 lost of
+ * the 7 that B could have received, 57.1 %. */
+static void test_totals_lost_percent_counts_only_packets_sent_inside_the_receivers_capture(void **state)
+{
+    (void)state;
+    struct timeline *tl = two_ends();
+    timeline_set_span(tl, 0, T0 + 5000 * MS, 0);
+    timeline_set_span(tl, 1, T0, T0 + 13500 * MS);
+    for (uint32_t i = 1; i <= 4; i++) {
+        struct capture_event b = esp("198.51.100.1", "203.0.113.2", SPI_AB, i, T0 + (int64_t)i * 1000 * MS, 62);
+        assert_int_equal(timeline_add(tl, 1, &b), 0);
+    }
+    for (uint32_t i = 11; i <= 20; i++) {
+        int64_t t = T0 + (int64_t)(i - 5) * 1000 * MS; /* 6 s .. 15 s */
+        struct capture_event a = esp("192.168.1.2", "203.0.113.2", SPI_AB, i, t, 64);
+        assert_int_equal(timeline_add(tl, 0, &a), 0);
+        if (i <= 13) { /* 6, 7, 8 s: received; 9 .. 12 s: lost; 13 .. 15 s: outside */
+            struct capture_event b = esp("198.51.100.1", "203.0.113.2", SPI_AB, i, t + 5 * MS, 62);
+            assert_int_equal(timeline_add(tl, 1, &b), 0);
+        }
+    }
+    timeline_settle(tl, T0 + 30000 * MS, 1000 * MS);
+    const struct tl_totals *ab = timeline_totals(tl, TL_AB);
+    assert_int_equal(ab->sent, 10);
+    assert_int_equal(ab->received, 7);
+    assert_int_equal(ab->lost, 4);
+    assert_int_equal(ab->outside, 3);
+    struct model m;
+    memset(&m, 0, sizeof m);
+    m.end[0].name = "gw-a";
+    m.end[1].name = "gw-b";
+    m.tl = tl;
+    m.capture = MC_STOPPED;
+    struct ui_state ui;
+    ui_init(&ui, 0);
+    struct view v = view_build(&m, &ui, 24, 80);
+    char *row = row_of(&v, 22);
+    assert_non_null(strstr(row, "A→B sent 10 recv 7 lost 4 (57.1%)"));
+    free(row);
+    view_free(&v);
+    timeline_free(tl);
+}
+
+/* A packet whose receiver's copy came in first (its sender's stream lagged)
+ * and whose sender's copy came after the row was settled: counted sent once
+ * and received once, not received twice. */
+static void test_totals_sender_copy_after_settling_counts_as_sent(void **state)
+{
+    (void)state;
+    struct timeline *tl = two_ends();
+    struct capture_event b = esp("198.51.100.1", "203.0.113.2", SPI_AB, 7, T0 + 1000 * MS, 62);
+    assert_int_equal(timeline_add(tl, 1, &b), 0);
+    timeline_settle(tl, T0 + 10000 * MS, 1000 * MS);
+    assert_int_equal(timeline_totals(tl, TL_AB)->received, 1);
+    assert_int_equal(timeline_totals(tl, TL_AB)->sent, 0);
+    struct capture_event a = esp("192.168.1.2", "203.0.113.2", SPI_AB, 7, T0 + 995 * MS, 64);
+    assert_int_equal(timeline_add(tl, 0, &a), 0);
+    assert_int_equal(rows_of(tl), 1);
+    assert_int_equal(timeline_totals(tl, TL_AB)->received, 1);
+    assert_int_equal(timeline_totals(tl, TL_AB)->sent, 1);
+    assert_int_equal(timeline_totals(tl, TL_AB)->lost, 0);
+    timeline_free(tl);
+}
+
 static void test_view_marks_a_lost_keepalive_on_the_receiving_side(void **state)
 {
     (void)state;
@@ -930,6 +998,8 @@ int main(void)
         cmocka_unit_test(test_timeline_pairs_keepalives_once_the_clock_offset_is_known),
         cmocka_unit_test(test_timeline_rows_after_the_receivers_capture_ended_settle_as_outside),
         cmocka_unit_test(test_timeline_loss_after_a_silent_link_death_becomes_unknown),
+        cmocka_unit_test(test_totals_lost_percent_counts_only_packets_sent_inside_the_receivers_capture),
+        cmocka_unit_test(test_totals_sender_copy_after_settling_counts_as_sent),
         cmocka_unit_test(test_view_marks_a_lost_keepalive_on_the_receiving_side),
         T(test_view_80x24_playbook_shows_step2_failure_with_finding),
         T(test_view_80x24_packets_mark_loss_on_the_receiving_side),
