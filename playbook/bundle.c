@@ -255,7 +255,7 @@ static int write_raws(struct wctx *w, json_t *index, struct err *e)
                               &what_r) < 0 ||
                   (r->error && redact_text(r->error, strlen(r->error), in->secrets, &err_r) < 0);
         json_t *o = bad ? NULL
-                        : json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:o, s:o, s:f, s:f, s:o, s:o, s:o, s:i}",
+                        : json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:o, s:o, s:f, s:f, s:o, s:o, s:o, s:i, s:s, s:i, s:b}",
                                     "file", rel, "peer", in->peer[r->side].name, "side",
                                     side_name(r->side), "step", r->step, "what", what_r.data,
                                     "command", cmd.data, "started", json_time(r->started), "ended",
@@ -264,7 +264,9 @@ static int write_raws(struct wctx *w, json_t *index, struct err *e)
                                     r->exit_status < 0 ? json_null() : json_integer(r->exit_status),
                                     "error", r->error ? json_string(err_r.data) : json_null(),
                                     "error_code", r->error_code ? json_string(r->error_code) : json_null(),
-                                    "redactions", redactions);
+                                    "redactions", redactions, "origin",
+                                    r->origin ? r->origin : "diagnosis", "run", r->run, "superseded",
+                                    r->superseded);
         buf_free(&cmd);
         buf_free(&what_r);
         buf_free(&err_r);
@@ -274,12 +276,16 @@ static int write_raws(struct wctx *w, json_t *index, struct err *e)
     return 0;
 }
 
-/* Copies a capture into the bundle; the capture's own time span widens the bundle's. */
-static int copy_pcap(struct wctx *w, int side, json_t *pcaps, struct err *e)
+/* Copies a capture into the bundle (pcap/<peer>.pcap, or pcap/<role>/<peer>.pcap);
+ * the capture's own time span widens the bundle's. */
+static int copy_pcap(struct wctx *w, int side, const char *src, const char *role, json_t *pcaps,
+                     struct err *e)
 {
-    const char *src = w->in->pcap[side];
-    char rel[128];
-    snprintf(rel, sizeof rel, "pcap/%s.pcap", w->peer_dir[side]);
+    char rel[200];
+    if (role)
+        snprintf(rel, sizeof rel, "pcap/%s/%s.pcap", role, w->peer_dir[side]);
+    else
+        snprintf(rel, sizeof rel, "pcap/%s.pcap", w->peer_dir[side]);
     struct capture_file *cf = capture_file_open(src, e);
     if (!cf)
         return err_wrap(e, "capture of %s", w->in->peer[side].name);
@@ -309,8 +315,27 @@ static int copy_pcap(struct wctx *w, int side, json_t *pcaps, struct err *e)
         json_object_set_new(o, "side", json_string(side_name(side))) ||
         json_object_set_new(o, "packets", json_integer((json_int_t)packets)) ||
         json_object_set_new(o, "first", json_time(first)) ||
-        json_object_set_new(o, "last", json_time(last)) || json_array_append_new(pcaps, o))
+        json_object_set_new(o, "last", json_time(last)) ||
+        (role && json_object_set_new(o, "role", json_string(role))) || json_array_append_new(pcaps, o))
         return err_set(e, ERR_INTERNAL, "out of memory");
+    return 0;
+}
+
+static int copy_more_pcaps(struct wctx *w, json_t *pcaps, struct err *e)
+{
+    const struct bundle_input *in = w->in;
+    for (size_t i = 0; i < in->n_more_pcaps; i++) {
+        const struct bundle_pcap *p = &in->more_pcaps[i];
+        char rel[128];
+        if (p->side < 0 || p->side > 1 || !in->peer[p->side].name || !p->role || !p->path ||
+            strchr(p->role, '/') || !bfs_rel_ok(p->role))
+            return err_set(e, ERR_USAGE, "bundle: capture %zu: bad side or role", i);
+        snprintf(rel, sizeof rel, "pcap/%s", p->role);
+        struct err me = {0};
+        bfs_mkdir(w->root, rel, &me); /* exists already for the other end: fine */
+        if (copy_pcap(w, p->side, p->path, p->role, pcaps, e))
+            return -1;
+    }
     return 0;
 }
 
@@ -601,8 +626,10 @@ int bundle_write(const struct bundle_input *in, const char *dir, struct err *e)
     if (write_json(w, "raw/index.json", index, 1, e))
         goto out;
     for (int s = 0; s < 2; s++)
-        if (in->pcap[s] && copy_pcap(w, s, pcaps, e))
+        if (in->pcap[s] && copy_pcap(w, s, in->pcap[s], NULL, pcaps, e))
             goto out;
+    if (copy_more_pcaps(w, pcaps, e))
+        goto out;
     {
         json_t *fj = NULL;
         if (in->findings_json) {
@@ -693,6 +720,9 @@ struct bundle {
     const char *peer[2];
     bool collected[2];
     char *pcap[2];
+    char **paths, **path_role; /* further captures (struct bundle_pcap): full path, role */
+    int *path_side;
+    size_t n_paths;
 };
 
 static int is_dir(const char *path)
@@ -917,6 +947,11 @@ static int load_raws(struct bundle *b, struct err *e)
         r->exit_status = json_is_integer(st) ? (int)json_integer_value(st) : -1;
         r->started = num_or_zero(json_object_get(o, "started_s"));
         r->ended = num_or_zero(json_object_get(o, "ended_s"));
+        const char *origin = json_string_value(json_object_get(o, "origin"));
+        r->origin = origin && strcmp(origin, "diagnosis") ? origin : NULL;
+        json_int_t run = json_integer_value(json_object_get(o, "run"));
+        r->run = run > 0 && run < 100000 ? (int)run : 0;
+        r->superseded = json_is_true(json_object_get(o, "superseded"));
         int fd = bfs_open_beneath(b->root_fd, file, e);
         if (fd < 0)
             return -1;
@@ -1016,6 +1051,33 @@ struct bundle *bundle_open(const char *path, struct err *e)
         json_array_foreach(pidx, k, q) {
             const char *f = json_string_value(json_object_get(q, "file"));
             const char *side = json_string_value(json_object_get(q, "side"));
+            const char *role = json_string_value(json_object_get(q, "role"));
+            if (role && f && side && !strcmp(f, path_rel)) { /* a further capture */
+                char **v = realloc(b->paths, (b->n_paths + 1) * sizeof *v);
+                char **w = v ? realloc(b->path_role, (b->n_paths + 1) * sizeof *w) : NULL;
+                int *sd = w ? realloc(b->path_side, (b->n_paths + 1) * sizeof *sd) : NULL;
+                if (v)
+                    b->paths = v;
+                if (w)
+                    b->path_role = w;
+                if (sd)
+                    b->path_side = sd;
+                char *full = sd ? malloc(strlen(b->root) + n + 2) : NULL;
+                char *r = full ? strdup(role) : NULL;
+                if (!r) {
+                    free(full);
+                    json_decref(pidx);
+                    err_set(e, ERR_INTERNAL, "out of memory");
+                    goto fail;
+                }
+                sprintf(full, "%s/%s", b->root, path_rel);
+                b->paths[b->n_paths] = full;
+                b->path_role[b->n_paths] = r;
+                b->path_side[b->n_paths++] = side[0] == 'b';
+                continue;
+            }
+            if (role)
+                continue; /* not one of the two main captures */
             if (f && side && !strcmp(f, path_rel)) {
                 int s = side[0] == 'b';
                 free(b->pcap[s]);
@@ -1057,7 +1119,22 @@ void bundle_free(struct bundle *b)
     json_decref(b->raw_index);
     free(b->pcap[0]);
     free(b->pcap[1]);
+    for (size_t i = 0; i < b->n_paths; i++) {
+        free(b->paths[i]);
+        free(b->path_role[i]);
+    }
+    free(b->paths);
+    free(b->path_role);
+    free(b->path_side);
     free(b);
+}
+
+const char *bundle_pcap_role_path(const struct bundle *b, int side, const char *role)
+{
+    for (size_t i = 0; role && i < b->n_paths; i++)
+        if (b->path_side[i] == side && !strcmp(b->path_role[i], role))
+            return b->paths[i];
+    return NULL;
 }
 
 const char *bundle_root(const struct bundle *b) { return b->root; }

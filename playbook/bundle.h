@@ -50,6 +50,18 @@ struct bundle_raw {
     const char *error;   /* why it did not run to its end, or NULL */
     double started, ended; /* CLOCK_REALTIME seconds */
     const char *error_code; /* the error's kind (err_code_name(): "sudo", "timeout"...), NULL: none */
+    const char *origin;  /* NULL: the diagnosis's (the five steps read it); "console": the console's
+                            own commands (SA counters, its capture), evidence the steps did not read */
+    int run;             /* the diagnosis run it belongs to (0 the full run, k the k-th step re-run) */
+    bool superseded;     /* a later re-run of its step replaced what it gave (kept, labelled) */
+};
+
+/* A capture kept beside the two main ones (pcap/<role>/<peer>.pcap): the
+ * diagnosis's own capture when the main ones are the console's, a re-run's. */
+struct bundle_pcap {
+    int side;
+    const char *role;    /* "diagnosis", "diagnosis-run1": a plain folder name */
+    const char *path;
 };
 
 struct bundle_peer {
@@ -62,6 +74,8 @@ struct bundle_input {
     const struct bundle_raw *raws;
     size_t n_raws;
     const char *pcap[2];        /* path of each end's capture file, or NULL */
+    const struct bundle_pcap *more_pcaps; /* further captures, listed in pcap/index.json with their role */
+    size_t n_more_pcaps;
     const struct findings *findings;
     const char *findings_json;  /* `diagnose --json` text (tunnelscope.diagnose/1) to keep as
                                    findings.json; NULL: written from findings (tunnelscope.findings/1) */
@@ -110,6 +124,9 @@ size_t bundle_raw_count(const struct bundle *b);
 const struct bundle_raw *bundle_raw_get(const struct bundle *b, size_t i);
 /* Full path of an end's pcap inside the bundle, NULL when none. */
 const char *bundle_pcap_path(const struct bundle *b, int side);
+/* Full path of an end's further capture of that role (struct bundle_pcap),
+ * NULL when none.  Valid until bundle_free(). */
+const char *bundle_pcap_role_path(const struct bundle *b, int side, const char *role);
 const char *bundle_note(const struct bundle *b);
 
 /* The input that writes the same bundle again (raws, pcaps, findings,

@@ -176,13 +176,21 @@ void replay_options(const struct bundle *b, struct diag_opts *o)
 int replay_record(const struct bundle *b, struct diag_record *r, struct err *e)
 {
     memset(r, 0, sizeof *r);
-    size_t n = bundle_raw_count(b);
+    size_t n = bundle_raw_count(b), k = 0;
     struct diag_raw *v = calloc(n ? n : 1, sizeof *v);
-    if (!v)
+    const json_t *runs = json_object_get(bundle_session_json(b), "runs");
+    size_t n_runs = json_array_size(runs);
+    struct diag_record_run *rr = calloc(n_runs ? n_runs : 1, sizeof *rr);
+    if (!v || !rr) {
+        free(v);
+        free(rr);
         return err_set(e, ERR_INTERNAL, "out of memory");
+    }
     for (size_t i = 0; i < n; i++) {
         const struct bundle_raw *x = bundle_raw_get(b, i);
-        v[i] = (struct diag_raw){
+        if (x->origin)
+            continue; /* the console's own commands: evidence the steps did not read */
+        v[k++] = (struct diag_raw){
             .side = x->side,
             .step = x->step,
             .what = (char *)(x->what ? x->what : ""),
@@ -193,10 +201,11 @@ int replay_record(const struct bundle *b, struct diag_record *r, struct err *e)
             .error_code = x->error_code ? err_code_of(x->error_code) : x->error ? ERR_INTERNAL : ERR_NONE,
             .started = x->started,
             .seconds = x->ended > x->started ? x->ended - x->started : 0,
+            .run = x->run,
         };
     }
     r->raws = v;
-    r->n_raws = n;
+    r->n_raws = k;
     for (int side = 0; side < 2; side++) {
         struct diag_record_peer *p = &r->peer[side];
         const json_t *sp = session_peer(b, side);
@@ -209,6 +218,39 @@ int replay_record(const struct bundle *b, struct diag_record *r, struct err *e)
         p->window_start = json_number_value(json_object_get(w, "start_s"));
         p->window_end = json_number_value(json_object_get(w, "end_s"));
     }
+    /* the runs: each one's capture (the main one when its role is null), the re-runs in order */
+    size_t i;
+    const json_t *run;
+    json_array_foreach(runs, i, run) {
+        struct diag_record_run *q = i ? &rr[r->n_reruns] : NULL;
+        if (q)
+            q->step = (int)json_integer_value(json_object_get(run, "step"));
+        size_t c;
+        const json_t *cap;
+        json_array_foreach(json_object_get(run, "captures"), c, cap) {
+            const char *sd = json_string_value(json_object_get(cap, "side"));
+            const char *role = json_string_value(json_object_get(cap, "role"));
+            const json_t *w = json_object_get(cap, "capture_window");
+            if (!sd || (strcmp(sd, "a") && strcmp(sd, "b")))
+                continue;
+            int side = sd[0] == 'b';
+            const char *pcap = role ? bundle_pcap_role_path(b, side, role) : bundle_pcap_path(b, side);
+            double ws = json_number_value(json_object_get(w, "start_s"));
+            double we = json_number_value(json_object_get(w, "end_s"));
+            if (q) {
+                q->pcap[side] = pcap;
+                q->window[side][0] = ws;
+                q->window[side][1] = we;
+            } else {
+                r->peer[side].pcap = pcap;
+                r->peer[side].window_start = ws;
+                r->peer[side].window_end = we;
+            }
+        }
+        if (q)
+            r->n_reruns++;
+    }
+    r->reruns = rr;
     return 0;
 }
 
@@ -217,6 +259,9 @@ void replay_record_free(struct diag_record *r)
     free((void *)r->raws);
     r->raws = NULL;
     r->n_raws = 0;
+    free((void *)r->reruns);
+    r->reruns = NULL;
+    r->n_reruns = 0;
 }
 
 int replay_session(const struct bundle *b, struct diag_session **out, struct err *e)

@@ -121,8 +121,19 @@ struct diag_session {
     /* offline (diag_new_offline): the record answers instead of the peers */
     bool offline;
     char *off_name[2], *off_error[2];
-    char *pcap_path[2]; /* each end's capture file (live: in pcap_dir) */
+    char *pcap_path[2]; /* each end's capture file, the latest run's (live: in pcap_dir) */
     bool off_connected[2];
+    const struct diag_record_run *rec_reruns; /* during diag_start only */
+    size_t n_rec_reruns;
+
+    /* the runs: the first, full one, then each one-step re-run in order */
+    struct srun {
+        int step;            /* 0: the full run */
+        bool captured[2];
+        char *pcap[2];
+        double win[2][2];
+    } *runs;
+    size_t n_runs;
     const struct diag_raw *rec; /* during diag_start only */
     size_t n_rec;
     bool *rec_used;
@@ -181,6 +192,7 @@ static void raw_add(struct diag_session *s, int side, int step, const char *what
     if (redact_text(all.data ? all.data : "", all.len, NULL, &red) < 0)
         buf_reset(&red);
     struct diag_raw *d = &s->raw[s->n_raw++];
+    d->run = s->n_runs ? (int)s->n_runs - 1 : 0;
     d->side = side;
     d->step = step;
     d->what = strdup(what);
@@ -487,7 +499,8 @@ static const struct diag_raw *rec_take(struct diag_session *s, int side, const c
     size_t pick = (size_t)-1;
     for (size_t i = 0; i < s->n_rec; i++) {
         const struct diag_raw *d = &s->rec[i];
-        if (s->rec_used[i] || d->side != side || !d->what || strcmp(d->what, what))
+        if (s->rec_used[i] || d->side != side || !d->what || strcmp(d->what, what) ||
+            d->run != (s->n_runs ? (int)s->n_runs - 1 : 0))
             continue;
         bool no_line = !d->line || !*d->line;
         if (!want || !*want || (!no_line && strstr(d->line, want))) {
@@ -507,8 +520,11 @@ static const struct diag_raw *rec_take(struct diag_session *s, int side, const c
 static void rec_keep(struct diag_session *s, const struct diag_raw *d, int step)
 {
     const char *o = d->output ? d->output : "";
+    size_t n = s->n_raw;
     raw_add(s, d->side, step, d->what, d->line, o, strlen(o), NULL, 0, d->exit_status, d->error_code, d->error,
             d->started, d->seconds);
+    if (s->n_raw > n)
+        s->raw[n].run = d->run;
 }
 
 /* A kept output is stdout, then "--- stderr ---" and stderr (raw_add). */
@@ -557,7 +573,7 @@ static void batch_harvest_recorded(struct diag_session *s, struct job *j)
     for (size_t i = 0; i < s->n_rec; i++) {
         const struct diag_raw *d = &s->rec[i];
         if (!s->rec_used[i] && d->side == j->side && d->what && !strcmp(d->what, "probes (stderr)") &&
-            d->started == last->started) {
+            d->started == last->started && d->run == last->run) {
             s->rec_used[i] = true;
             rec_keep(s, d, j->step);
             break;
@@ -875,8 +891,17 @@ static void cap_open_writer(struct diag_session *s, int side)
     c->header = true;
     struct err e = {0};
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s.pcap", s->pcap_dir, side ? "b" : "a");
+    size_t run = s->n_runs ? s->n_runs - 1 : 0;
+    if (run)
+        snprintf(path, sizeof path, "%s/%s.run%zu.pcap", s->pcap_dir, side ? "b" : "a", run);
+    else
+        snprintf(path, sizeof path, "%s/%s.pcap", s->pcap_dir, side ? "b" : "a");
     c->writer = capture_writer_open(path, lt, snap, ns, &e);
+    char *p = c->writer ? strdup(path) : NULL;
+    if (p) { /* the latest capture is the one the reach findings come from */
+        free(s->pcap_path[side]);
+        s->pcap_path[side] = p;
+    }
 }
 
 static int cap_event2(void *ctx, const struct capture_record *rec, const struct capture_event *ev, struct err *e)
@@ -1148,6 +1173,15 @@ static void cap_finish(struct diag_session *s)
             snprintf(buf, sizeof buf, "%s", c->error);
             why = buf;
         }
+    }
+    /* this run's capture of each end, for the bundle */
+    struct srun *run = s->n_runs ? &s->runs[s->n_runs - 1] : NULL;
+    for (int i = 0; run && i < 2; i++) {
+        free(run->pcap[i]);
+        run->pcap[i] = s->pcap_path[i] ? strdup(s->pcap_path[i]) : NULL;
+        run->captured[i] = run->pcap[i] != NULL;
+        run->win[i][0] = s->cap_win[i][0];
+        run->win[i][1] = s->cap_win[i][1];
     }
     /* each end's capture span, live as measured, offline as recorded: the
      * correlation counts loss within them (playbook/correlate.h) */
@@ -1637,6 +1671,8 @@ struct diag_session *diag_new_offline(const struct diag_record *r, const struct 
     s->one_end = r->peer[0].collected && !r->peer[1].collected;
     s->rec = r->raws;
     s->n_rec = r->n_raws;
+    s->rec_reruns = r->reruns;
+    s->n_rec_reruns = r->n_reruns;
     s->rec_used = used;
     for (int i = 0; i < 2; i++) {
         const struct diag_record_peer *p = &r->peer[i];
@@ -1648,6 +1684,16 @@ struct diag_session *diag_new_offline(const struct diag_record *r, const struct 
         s->cap_win[i][1] = p->window_end;
     }
     return s;
+}
+
+static void runs_free(struct diag_session *s)
+{
+    for (size_t k = 0; k < s->n_runs; k++)
+        for (int i = 0; i < 2; i++)
+            free(s->runs[k].pcap[i]);
+    free(s->runs);
+    s->runs = NULL;
+    s->n_runs = 0;
 }
 
 void diag_free(struct diag_session *s)
@@ -1682,6 +1728,7 @@ void diag_free(struct diag_session *s)
         free(s->pcap_path[i]);
     }
     free(s->rec_used);
+    runs_free(s);
     findings_free(&s->fs);
     free(s->conn_opt);
     free(s->pcap_dir);
@@ -1694,10 +1741,35 @@ void diag_on_progress(struct diag_session *s, diag_progress_fn fn, void *ud)
     s->ud = ud;
 }
 
+
+/* A new run (0: the full one) begins: its outputs and capture are told apart. */
+static int run_push(struct diag_session *s, int step, struct err *e)
+{
+    struct srun *v = realloc(s->runs, (s->n_runs + 1) * sizeof *v);
+    if (!v)
+        return err_set(e, ERR_INTERNAL, "out of memory");
+    s->runs = v;
+    v[s->n_runs++] = (struct srun){.step = step};
+    return 0;
+}
+
+static void rerun_enter(struct diag_session *s, int step)
+{
+    s->rerun = true;
+    s->rerun_step = step;
+    s->step = 0;
+    static const enum stage first[] = {ST_DONE, ST_COLLECT, ST_CAP_PREP, ST_POLICY, ST_SWEEP, ST_TIMERS};
+    enter(s, first[step]);
+    advance(s);
+}
+
 int diag_start(struct diag_session *s, struct err *e)
 {
     if (s->stage != ST_IDLE && s->stage != ST_DONE)
         return err_set(e, ERR_USAGE, "a diagnosis is already running");
+    runs_free(s);
+    if (run_push(s, 0, e))
+        return -1;
     findings_free(&s->fs);
     s->rerun = false;
     s->nodiag = false;
@@ -1713,6 +1785,27 @@ int diag_start(struct diag_session *s, struct err *e)
         /* every command answers at once: run the rounds to the end */
         for (int guard = 0; !diag_done(s) && guard < 100000; guard++)
             advance(s);
+        /* then each step re-run, in order, on the outputs (and capture) of that run */
+        for (size_t k = 0; k < s->n_rec_reruns && diag_done(s); k++) {
+            const struct diag_record_run *rr = &s->rec_reruns[k];
+            if (rr->step < STEP_FIRST || rr->step > STEP_LAST || run_push(s, rr->step, e))
+                break;
+            for (int i = 0; i < 2; i++)
+                if (rr->pcap[i]) {
+                    char *p = strdup(rr->pcap[i]);
+                    if (!p)
+                        return err_set(e, ERR_INTERNAL, "out of memory");
+                    free(s->pcap_path[i]);
+                    s->pcap_path[i] = p;
+                    s->cap_win[i][0] = rr->window[i][0];
+                    s->cap_win[i][1] = rr->window[i][1];
+                }
+            rerun_enter(s, rr->step);
+            for (int guard = 0; !diag_done(s) && guard < 100000; guard++)
+                advance(s);
+        }
+        s->rec_reruns = NULL;
+        s->n_rec_reruns = 0;
         /* what the steps did not ask for stays evidence, after the rest */
         s->rec_unused = 0;
         for (size_t i = 0; i < s->n_rec; i++)
@@ -1736,12 +1829,9 @@ int diag_rerun_step(struct diag_session *s, int step, struct err *e)
         return err_set(e, ERR_USAGE, "no step %d", step);
     if (s->offline)
         return err_set(e, ERR_USAGE, "a recorded diagnosis has no peer to run a step on again");
-    s->rerun = true;
-    s->rerun_step = step;
-    s->step = 0;
-    static const enum stage first[] = {ST_DONE, ST_COLLECT, ST_CAP_PREP, ST_POLICY, ST_SWEEP, ST_TIMERS};
-    enter(s, first[step]);
-    advance(s);
+    if (run_push(s, step, e))
+        return -1;
+    rerun_enter(s, step);
     return 0;
 }
 
@@ -1907,6 +1997,31 @@ int diag_capture_window(const struct diag_session *s, int side, double *start, d
         return -1;
     *start = s->cap_win[side][0];
     *end = s->cap_win[side][1];
+    return 0;
+}
+
+size_t diag_run_count(const struct diag_session *s)
+{
+    return s->n_runs;
+}
+
+int diag_run_step(const struct diag_session *s, size_t k)
+{
+    return k < s->n_runs ? s->runs[k].step : -1;
+}
+
+int diag_run_capture(const struct diag_session *s, size_t k, int side, const char **pcap, double *start,
+                     double *end)
+{
+    side = side ? 1 : 0;
+    if (k >= s->n_runs || !s->runs[k].captured[side])
+        return -1;
+    const struct srun *r = &s->runs[k];
+    if (!r->pcap[side] || (!s->offline && access(r->pcap[side], R_OK)))
+        return -1;
+    *pcap = r->pcap[side];
+    *start = r->win[side][0];
+    *end = r->win[side][1];
     return 0;
 }
 

@@ -59,6 +59,8 @@ struct diag_raw {
     int error_code;       /* its remote/err.h code (ERR_NONE when it ran to its end) */
     double started;       /* CLOCK_REALTIME seconds */
     double seconds;       /* how long it took */
+    int run;              /* the run it belongs to: 0 the full run, k the k-th step re-run
+                             (diag_run_count); offline, a record is used only by its own run */
 };
 
 /* ---- offline: the steps on recorded outputs ----
@@ -80,10 +82,20 @@ struct diag_record_peer {
     double window_start, window_end; /* CLOCK_REALTIME span of its capture (diag_capture_window), 0: unknown */
 };
 
+/* A step re-run after the full run, as recorded: which step, and the
+ * capture it took when it was step 2 (pcap NULL: none). */
+struct diag_record_run {
+    int step;
+    const char *pcap[2];
+    double window[2][2];
+};
+
 struct diag_record {
-    struct diag_record_peer peer[2];
-    const struct diag_raw *raws;
+    struct diag_record_peer peer[2]; /* pcap and window: the full run's capture */
+    const struct diag_raw *raws;     /* each answers its own run only (diag_raw.run) */
     size_t n_raws;
+    const struct diag_record_run *reruns; /* the steps re-run after the full run, in order */
+    size_t n_reruns;
 };
 
 struct diag_session;
@@ -141,6 +153,15 @@ const char *diag_pcap_path(const struct diag_session *s, int side);
  * recorded.  0 / -1 when it did not run.  The correlation counts a packet as
  * lost only within the receiver's span (playbook/correlate.h). */
 int diag_capture_window(const struct diag_session *s, int side, double *start, double *end);
+/* The runs of the session: 0 the full run, then each step re-run
+ * (diag_rerun_step) in order; offline, the same as recorded. */
+size_t diag_run_count(const struct diag_session *s);
+/* The step run k re-ran (0: the full run), -1 for no such run. */
+int diag_run_step(const struct diag_session *s, size_t k);
+/* The capture run k took of an end (its file, its window): 0 / -1 when that
+ * run did not capture.  diag_pcap_path / diag_capture_window give the latest. */
+int diag_run_capture(const struct diag_session *s, size_t k, int side, const char **pcap, double *start,
+                     double *end);
 bool diag_is_offline(const struct diag_session *s);
 /* One end only (diag_new(a, NULL, ...), or a record whose B was not collected). */
 bool diag_one_end(const struct diag_session *s);

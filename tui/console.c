@@ -1,6 +1,7 @@
 #include "tui/console.h"
 
 #include <curses.h>
+#include <dirent.h>
 #include <errno.h>
 #include <langinfo.h>
 #include <locale.h>
@@ -16,12 +17,12 @@
 
 #include "playbook/bundle.h"
 #include "playbook/correlate.h"
-#include "playbook/correlate_json.h"
 #include "probes/capture.h"
 #include "probes/ipsec_sa.h"
 #include "probes/swanctl.h"
 #include "remote/buf.h"
 #include "remote/err.h"
+#include "tui/console_export.h"
 #include "tui/draw.h"
 #include "tui/exitcodes.h"
 #include "tui/model.h"
@@ -74,6 +75,8 @@ struct side {
     struct capture_writer *writer; /* this end's pcap, kept for the bundle */
     char pcap_path[300];
     uint64_t pcap_records;
+    int64_t cap_first_ns;   /* the first byte of its pcap stream (the declared span's start) */
+    int64_t cap_end_ns;     /* when it stopped (0: running) */
     char iface[32];
     int cap_state;          /* enum model_capture */
     int want_capture;
@@ -93,6 +96,7 @@ struct console {
     char conn[FACT_NAME_MAX];
     struct findings none;
     char workdir[256];      /* the pcaps while the console runs (removed at exit) */
+    char diagdir[300];      /* the diagnosis's own pcaps (workdir/diag) */
     struct bundle_raw *raws; /* outputs of the console's own commands, for the bundle */
     size_t n_raws;
 #if CONSOLE_HAVE_SESSION
@@ -312,6 +316,7 @@ static void capture_ended(struct console *c, struct side *s, const char *why, in
     if (s->cap_state == MC_OFF || s->cap_state == MC_STOPPED)
         return;
     s->cap_state = MC_STOPPED;
+    s->cap_end_ns = end_ns ? end_ns : real_ns();
     timeline_set_span(c->tl, s->idx, timeline_start(c->tl) ? timeline_start(c->tl) : real_ns(), real_ns());
     if (end_ns)
         timeline_end_span(c->tl, s->idx, end_ns);
@@ -326,6 +331,9 @@ static void cap_data(struct rcmd *cmd, int is_stderr, const char *data, size_t l
     if (is_stderr)
         return; /* tcpdump's chatter; kept in the result's first 4 KiB */
     s->alive_ns = real_ns();
+    if (!s->cap_first_ns)
+        s->cap_first_ns = s->alive_ns;
+    s->cap_end_ns = 0;
     if (s->cap_state == MC_STARTING) {
         s->cap_state = MC_RUNNING;
         timeline_set_span(s->con->tl, s->idx, real_ns(), 0);
@@ -533,7 +541,8 @@ static void diagnosis_start(struct console *c)
 #if CONSOLE_HAVE_SESSION
     struct err e = {0};
     diag_free(c->diag);
-    struct diag_opts o = {.conn = c->o->conn, .active = c->diag_active != 0};
+    struct diag_opts o = {.conn = c->o->conn, .active = c->diag_active != 0,
+                          .pcap_dir = c->diagdir[0] ? c->diagdir : NULL}; /* kept for the bundle */
     c->diag = diag_new(c->side[0].peer, c->side[1].peer, &o, &e);
     if (!c->diag || diag_start(c->diag, &e) != 0) {
         say(c, "cannot start the diagnosis: %s", e.msg);
@@ -628,81 +637,36 @@ static void model_update(struct console *c)
 
 /* ---- the evidence bundle -------------------------------------------------- */
 
-static void name_safe(char *out, size_t n, const char *in)
-{
-    size_t o = 0;
-    for (; in && *in && o + 1 < n; in++)
-        out[o++] = ((*in >= 'a' && *in <= 'z') || (*in >= 'A' && *in <= 'Z') || (*in >= '0' && *in <= '9') ||
-                    *in == '-' || *in == '_' || *in == '.') ? *in : '_';
-    out[o] = '\0';
-}
-
-/* Writes the bundle of everything seen so far into the current folder. */
+/* Writes the bundle of everything seen so far into the current folder
+ * (tui/console_export.c: the same contents as diagnose --bundle). */
 static void export_bundle(struct console *c)
 {
     struct err e = {0};
-    for (int i = 0; i < 2; i++)
-        if (c->side[i].writer)
-            capture_writer_flush(c->side[i].writer, NULL);
-    /* the raws: the console's own, then the diagnosis's */
-    size_t n = c->n_raws;
+    struct console_export_in in = {.raws = c->raws, .n_raws = c->n_raws, .findings = c->m.findings,
+                                   .conn = c->conn[0] ? c->conn : NULL};
 #if CONSOLE_HAVE_SESSION
-    size_t nd = c->diag ? diag_raw_count(c->diag) : 0;
-#else
-    size_t nd = 0;
+    in.diag = c->diag;
 #endif
-    struct bundle_raw *raws = calloc(n + nd + 1, sizeof *raws);
-    if (!raws) {
-        say(c, "export failed: out of memory");
-        return;
-    }
-    if (n)
-        memcpy(raws, c->raws, n * sizeof *raws);
-#if CONSOLE_HAVE_SESSION
-    for (size_t i = 0; i < nd; i++) {
-        const struct diag_raw *d = diag_raw_get(c->diag, i);
-        raws[n++] = (struct bundle_raw){d->side, d->step, d->what, d->line, d->output,
-                                        d->output ? strlen(d->output) : 0, d->exit_status, d->error,
-                                        d->started, d->started + d->seconds,
-                                        d->error_code ? err_code_name(d->error_code) : NULL};
-    }
-#endif
-    struct bundle_input in = {0};
+    int64_t now = real_ns();
     for (int i = 0; i < 2; i++) {
-        in.peer[i].name = peer_name(c->side[i].peer);
-        in.peer[i].collected = c->side[i].was_ready != 0;
-        in.pcap[i] = c->side[i].pcap_records ? c->side[i].pcap_path : NULL;
-    }
-    in.raws = raws;
-    in.n_raws = n;
-    in.findings = c->m.findings;
-    in.exit_status = -1;
-    char *corr = NULL;
-    if (in.pcap[0] && in.pcap[1]) {
-        struct correlate_result *res = NULL;
-        if (correlate_files(in.pcap[0], in.pcap[1], NULL, &res, &e) == 0) {
-            json_t *j = correlate_result_json(res, in.peer[0].name, in.peer[1].name);
-            corr = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
-            json_decref(j);
+        struct side *s = &c->side[i];
+        if (s->writer)
+            capture_writer_flush(s->writer, NULL);
+        in.peer[i] = peer_name(s->peer);
+        in.collected[i] = s->was_ready != 0;
+        in.pcap[i] = s->pcap_records ? s->pcap_path : NULL;
+        if (s->cap_first_ns) {
+            in.window[i][0] = (double)s->cap_first_ns / 1e9;
+            in.window[i][1] = (double)(s->cap_end_ns ? s->cap_end_ns : now) / 1e9;
         }
-        correlate_result_free(res);
     }
-    in.correlation_json = corr;
-    in.note = "exported from the tunnelscope console";
-    char conn[64], dir[160], stamp[32];
-    name_safe(conn, sizeof conn, c->conn[0] ? c->conn : "tunnel");
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-    snprintf(dir, sizeof dir, "tunnelscope-%s-%s", conn, stamp);
-    memset(&e, 0, sizeof e);
-    if (bundle_write(&in, dir, &e) != 0)
+    char dir[200];
+    bool full = false;
+    if (console_export(&in, dir, sizeof dir, &full, &e) != 0)
         say(c, "export failed: %s", e.msg);
     else
-        say(c, "evidence bundle written: %s (and %s.tar.gz)", dir, dir);
-    free(corr);
-    free(raws);
+        say(c, "evidence bundle written: %s (and %s.tar.gz)%s", dir, dir,
+            full ? "" : "; the diagnosis had not finished: its findings cannot be recomputed");
 }
 
 static void workdir_make(struct console *c)
@@ -715,6 +679,9 @@ static void workdir_make(struct console *c)
     }
     for (int i = 0; i < 2; i++)
         snprintf(c->side[i].pcap_path, sizeof c->side[i].pcap_path, "%s/%s.pcap", c->workdir, i ? "b" : "a");
+    snprintf(c->diagdir, sizeof c->diagdir, "%s/diag", c->workdir);
+    if (mkdir(c->diagdir, 0700))
+        c->diagdir[0] = '\0';
 }
 
 static void workdir_remove(struct console *c)
@@ -727,6 +694,14 @@ static void workdir_remove(struct console *c)
         if (c->side[i].pcap_path[0])
             unlink(c->side[i].pcap_path);
     }
+    DIR *d = c->diagdir[0] ? opendir(c->diagdir) : NULL;
+    for (struct dirent *de; d && (de = readdir(d));)
+        if (de->d_name[0] != '.')
+            unlinkat(dirfd(d), de->d_name, 0);
+    if (d)
+        closedir(d);
+    if (c->diagdir[0])
+        rmdir(c->diagdir);
     rmdir(c->workdir);
 }
 

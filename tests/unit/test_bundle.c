@@ -184,13 +184,13 @@ static int setup(void **state)
     finding_add_evidence(x, "gw-a", "ip -s xfrm state", "line 1\nline <2> & `3`");
     f->raws[0] = (struct bundle_raw){0, 1, "swanctl --list-sas --raw",
                                      "sudo -n swanctl --list-sas --raw", sas_out, strlen(sas_out),
-                                     0, NULL, 1796462042.25, 1796462042.5, NULL};
+                                     0, NULL, 1796462042.25, 1796462042.5, NULL, NULL, 0, false};
     f->raws[1] = (struct bundle_raw){0, 3, "ip -s xfrm state", "sudo -n ip -s xfrm state", xfrm_out,
-                                     strlen(xfrm_out), 0, NULL, 1796462043.0, 1796462043.1, NULL};
+                                     strlen(xfrm_out), 0, NULL, 1796462043.0, 1796462043.1, NULL, NULL, 0, false};
     f->raws[2] = (struct bundle_raw){1, 5, "cat /etc/swanctl/swanctl.conf",
                                      "sudo -n cat /etc/swanctl/swanctl.conf", conf_out,
                                      strlen(conf_out), -1, "timed out after 5 s", 1796462044.0,
-                                     1796462049.0, "timeout"};
+                                     1796462049.0, "timeout", NULL, 0, false};
     f->in.peer[0] = (struct bundle_peer){"gw-a", true};
     f->in.peer[1] = (struct bundle_peer){"gw-b", true};
     f->in.raws = f->raws;
