@@ -642,8 +642,17 @@ static void model_update(struct console *c)
 static void export_bundle(struct console *c)
 {
     struct err e = {0};
-    struct console_export_in in = {.raws = c->raws, .n_raws = c->n_raws, .findings = c->m.findings,
+    /* the console's own outputs, and each capture still running (its command, so far) */
+    struct bundle_raw *raws = calloc(c->n_raws + 2, sizeof *raws);
+    if (!raws) {
+        say(c, "export failed: out of memory");
+        return;
+    }
+    if (c->n_raws)
+        memcpy(raws, c->raws, c->n_raws * sizeof *raws);
+    struct console_export_in in = {.raws = raws, .n_raws = c->n_raws, .findings = c->m.findings,
                                    .conn = c->conn[0] ? c->conn : NULL};
+    static const char running[] = "(still capturing when the bundle was written: the packets so far are in the pcap)";
 #if CONSOLE_HAVE_SESSION
     in.diag = c->diag;
 #endif
@@ -659,6 +668,11 @@ static void export_bundle(struct console *c)
             in.window[i][0] = (double)s->cap_first_ns / 1e9;
             in.window[i][1] = (double)(s->cap_end_ns ? s->cap_end_ns : now) / 1e9;
         }
+        if (s->cap_cmd && s->cap_first_ns)
+            raws[in.n_raws++] = (struct bundle_raw){
+                .side = i, .step = STEP_REACH, .what = "tcpdump (the console's capture; packets in the pcap)",
+                .command = rcmd_line(s->cap_cmd), .output = running, .output_len = sizeof running - 1,
+                .exit_status = -1, .error = "still running", .started = in.window[i][0], .ended = in.window[i][1]};
     }
     char dir[200];
     bool full = false;
@@ -667,6 +681,7 @@ static void export_bundle(struct console *c)
     else
         say(c, "evidence bundle written: %s (and %s.tar.gz)%s", dir, dir,
             full ? "" : "; the diagnosis had not finished: its findings cannot be recomputed");
+    free(raws);
 }
 
 static void workdir_make(struct console *c)
