@@ -152,11 +152,20 @@ int cmd_merge(int argc, char **argv)
         fprintf(stderr, "tunnelscope merge: running the steps on both ends: %s\n", e.msg);
         goto free_all;
     }
-    char note[600];
-    snprintf(note, sizeof note,
-             "Merged from two half-bundles, one taken at each site: %s's (%s) and %s's (%s). The five steps ran "
-             "again on both ends' recorded outputs and captures together.",
-             name[0], argv[optind], name[1], argv[optind + 1]);
+    char note[1200];
+    int nn = snprintf(note, sizeof note,
+                      "Merged from two half-bundles, one taken at each site: %s's (%s) and %s's (%s). The five "
+                      "steps ran again on both ends' recorded outputs and captures together, each end's capture "
+                      "counted within the span its half-bundle declares.",
+                      name[0], argv[optind], name[1], argv[optind + 1]);
+    /* a half without a declared span (older bundles): its packets' span, said */
+    for (int i = 0; i < 2; i++)
+        if (!(all.peer[i].window_start > 0 && all.peer[i].window_end > all.peer[i].window_start) && nn > 0 &&
+            (size_t)nn < sizeof note)
+            nn += snprintf(note + nn, sizeof note - (size_t)nn,
+                           " %s's half-bundle declares no capture span: the span of the packets its capture holds "
+                           "was used instead.",
+                           name[i]);
     if (bundle_write_session_note(s, out, (const char *const *)secrets, note, &e)) {
         fprintf(stderr, "tunnelscope merge: %s\n", e.msg);
         rc = e.code == ERR_USAGE ? TS_EXIT_USAGE : TS_EXIT_INTERNAL;
