@@ -119,6 +119,27 @@ static bool says_missing(const char *err_out)
     return err_out && (strstr(err_out, "command not found") || strstr(err_out, ": not found"));
 }
 
+/* An ip without `-s` or without `xfrm`: BusyBox's applet prints its usage
+ * ("BusyBox v1.35.0 ... multi-call binary." then "Usage: ip [OPTIONS] ..."),
+ * iproute2 an "Option/Object ... is unknown" line. */
+static bool ip_lacks_xfrm(const char *err_out)
+{
+    if (!err_out)
+        return false;
+    return (strstr(err_out, "BusyBox") && strstr(err_out, "Usage: ip ")) ||
+           (strstr(err_out, "Option \"") && strstr(err_out, "\" is unknown")) ||
+           strstr(err_out, "Object \"xfrm\" is unknown");
+}
+
+/* length of the first line of s, at most 120 bytes */
+static int first_line_len(const char *s)
+{
+    size_t k = 0;
+    while (s && s[k] && s[k] != '\n' && k < 120)
+        k++;
+    return (int)k;
+}
+
 void probe_parse(enum probe_id id, const char *out, size_t n, const char *err_out,
                  int exit_status, struct peer_facts *f)
 {
@@ -136,6 +157,18 @@ void probe_parse(enum probe_id id, const char *out, size_t n, const char *err_ou
         return;
     }
     int rc = 0;
+    if ((id == PROBE_XFRM_STATE || id == PROBE_XFRM_POLICY) && exit_status != 0 && n == 0 &&
+        ip_lacks_xfrm(err_out)) {
+        /* BusyBox's ip (its usage text) or an old iproute2 ("Option \"-stats\" is
+         * unknown", "Object \"xfrm\" is unknown"): not a failed dump, a missing
+         * capability of the peer's ip, said as such */
+        r->status = PROBE_FAILED;
+        err_set(e, ERR_UNSUPPORTED, "%s: this ip cannot list XFRM %s (`%s` not supported%s%.*s)",
+                specs[id].name, id == PROBE_XFRM_STATE ? "states with statistics" : "policies",
+                specs[id].command, first_line_len(err_out) ? ": " : "", first_line_len(err_out),
+                err_out);
+        return;
+    }
     if ((id == PROBE_XFRM_STATE || id == PROBE_XFRM_POLICY) && exit_status != 0 && n == 0) {
         /* "RTNETLINK answers: Operation not permitted" / "Dump terminated": a failed
          * dump, not an empty table */

@@ -15,7 +15,7 @@ export NATLAB_ID=rd$(( $$ % 100000 ))
 export TUNNELSCOPE=$bin
 unset SSH_AUTH_SOCK
 pass=0 failn=0
-check() { if eval "$2"; then echo "ok: $1"; pass=$((pass + 1)); else echo "FAIL: $1"; failn=$((failn + 1)); return 1; fi; }
+. "$src/tests/lab/rel_lib.sh"   # check, wait_until, ns_procs, ours_on, hide/unhide, diag and its readers
 tmp=$(mktemp -d)
 pingpid= diagpid=
 cleanup() {
@@ -25,69 +25,11 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-wait_until() { local n=$1; shift; for _ in $(seq "$n"); do eval "$*" && return 0; sleep 0.2; done; return 1; }
 lab_up() {
     if ! "$natlab" up "$@" > "$tmp/up.log" 2>&1; then
         cat "$tmp/up.log"; echo "FAIL: natlab up $*"; echo "$pass passed, $((failn + 1)) failed"; exit 1
     fi
 }
-# Live processes named $2 in node $1's network namespace (the gateways share this machine's PIDs).
-ns_procs() { local p; for p in $(ip netns pids "$NATLAB_ID-$1" 2>/dev/null); do
-    [ "$(cat /proc/"$p"/comm 2>/dev/null)" = "$2" ] && \
-        ! grep -q '^State:.*[ZX]' /proc/"$p"/status 2>/dev/null && echo "$p"; done; }
-ours_on() { ns_procs "$1" tcpdump; for p in $(ip netns pids "$NATLAB_ID-$1" 2>/dev/null); do
-    tr '\0' ' ' < /proc/"$p"/cmdline 2>/dev/null | grep -q ' tunnelscope ' && echo "$p"; done; }
-traffic() {   # pings lan-a -> lan-b through the tunnel for $1 s at most
-    "$natlab" gw lan-a ping -q -i 0.05 -s 200 -w "$1" 10.20.5.10 >/dev/null 2>&1 &
-    pingpid=$!
-}
-traffic_stop() { [ -n "$pingpid" ] && kill "$pingpid" 2>/dev/null; wait "$pingpid" 2>/dev/null; pingpid=; }
-# diag NAME CAPTURE_S: tunnelscope diagnose --json; $tmp/NAME.json, .err, $rc.  In the background
-# when DIAG_BG=1 (then diag_wait NAME).
-diag() {
-    local name=$1 cap=$2
-    "$natlab" exec tunnelscope diagnose --json --capture-seconds "$cap" gw-a gw-b \
-        > "$tmp/$name.json" 2> "$tmp/$name.err" &
-    diagpid=$!
-    [ "${DIAG_BG:-0}" = 1 ] || diag_wait "$name"
-}
-diag_wait() {
-    wait "$diagpid"; rc=$?; diagpid=
-    echo "   $1: exit $rc; findings:"
-    jq -r '.steps[].findings[] | "      [\(.severity)] \(.id): \(.title)"' "$tmp/$1.json" 2>/dev/null ||
-        sed 's/^/      /' "$tmp/$1.err" | head -20
-}
-jqf() { jq -r "$@" 2>/dev/null; }
-finding() { jqf --arg id "$2" '[.steps[].findings[] | select(.id == $id) | .title] | join("\n")' "$tmp/$1.json"; }
-# NAME STEP: "severity id" of every finding of that step
-step_findings() { jqf --argjson k "$2" '.steps[] | select(.step == $k) | .findings[] | "\(.severity) \(.id)"' "$tmp/$1.json"; }
-step_status() { jqf --argjson k "$2" '.steps[] | select(.step == $k) | .status' "$tmp/$1.json"; }
-peer_a() { jqf '.peers[0] | "\(.connection) \(.ike.state) \(.child.state)"' "$tmp/$1.json"; }
-# step 2 calls something a loss, or fails
-step2_loss() { step_findings "$1" 2 | grep -E '^failure |lost|loss'; }
-no_crash() {   # diagnose ended by itself, not by a bug, and its JSON is whole
-    cur=$1
-    check "$1: no crash (exit $rc, no sanitizer report, JSON parses)" \
-        '[ "$rc" -ge 0 ] && [ "$rc" -le 3 ] && ! grep -Eq "AddressSanitizer|LeakSanitizer|runtime error" "$tmp/$cur.err" &&
-         jq -e .schema "$tmp/$cur.json" >/dev/null'
-    wait_until 50 '[ -z "$(ours_on gw-a)" ] && [ -z "$(ours_on gw-b)" ]'
-    check "$1: nothing of ours left on either gateway" '[ -z "$(ours_on gw-a)" ] && [ -z "$(ours_on gw-b)" ]'
-}
-# hide GW DIR NAME / unhide GW DIR: NAME vanishes from DIR inside GW's own mount namespace only.
-# DIR's content is bind-mounted aside (under the gateway's private /run), a tmpfs is put over DIR and
-# filled with links to all of it (one cp -as) but NAME.  /bin and /sbin are links to /usr/... here.
-hide() {
-    "$natlab" gw "$1" sh -c 'd=$1 n=$2 real=/run/ts-hide$(echo "$1" | tr / -) b=/usr/bin
-        [ "$d" = /usr/bin ] && b=$real
-        mkdir -p "$real" && mount --bind "$d" "$real" && mount -t tmpfs -o mode=755 ts-hide "$d" &&
-        "$b/cp" -as "$real/." "$d/" && "$b/rm" -f "$d/$n"' hide "$2" "$3"
-}
-unhide() {
-    # two calls: the first one's shell runs from the bind mount, which stays busy until it exits
-    "$natlab" gw "$1" umount "$2"
-    "$natlab" gw "$1" sh -c 'real=/run/ts-hide$(echo "$1" | tr / -); umount "$real" && rmdir "$real"' unhide "$2"
-}
-
 lab_up
 
 # --- sudo refused on gw-b (a sudoers without any rule, bind-mounted in gw-b's own mount namespace)
@@ -164,9 +106,6 @@ check "restart: exit 0 or 1 (a warning at most)" '[ $rc = 0 ] || [ $rc = 1 ]'
 check "restart: the re-established SAs are said (timers.sa_churn)" '[ -n "$(finding restart timers.sa_churn)" ]'
 check "restart: and not denied by the timers summary" '! grep -q "no SA churn" <<<"$(finding restart timers.ok)"'
 check "restart: no loss and no failure in step 2" '[ -z "$(step2_loss restart)" ]'
-spis() {   # NAME DIR: "spi sent received lost" lines of that direction
-    jqf ".reachability.$2.spis[] | \"\(.spi) \(.sent) \(.received) \(.lost)\"" "$tmp/$1.json"
-}
 new_out=$(jqf '.peers[0].child.spi_out' "$tmp/restart.json") new_in=$(jqf '.peers[0].child.spi_in' "$tmp/restart.json")
 echo "   restart: gw-a's SPIs after: out $new_out, in $new_in; a_to_b: $(spis restart a_to_b | tr '\n' ';') b_to_a: $(spis restart b_to_a | tr '\n' ';')"
 check "restart: old and new SPIs both seen in each direction" \

@@ -14,7 +14,7 @@ export NATLAB_ID=rf$(( $$ % 100000 ))
 export TUNNELSCOPE=$bin
 unset SSH_AUTH_SOCK
 pass=0 failn=0
-check() { if eval "$2"; then echo "ok: $1"; pass=$((pass + 1)); else echo "FAIL: $1"; failn=$((failn + 1)); return 1; fi; }
+. "$src/tests/lab/rel_lib.sh"   # check, wait_until, now, elapsed, lt, ns_procs, ours_on
 tmp=$(mktemp -d)
 bgpid=
 cleanup() {
@@ -23,20 +23,7 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
-lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 ts() { "$natlab" exec "$bin" "$@"; }
-# Live processes named $2 in node $1.  The gateways have no PID namespace of their own, so a bare
-# `pgrep -x tcpdump` inside one would also see other labs' processes: filter on the node's netns.
-ns_procs() { local p; for p in $(ip netns pids "$NATLAB_ID-$1" 2>/dev/null); do
-    [ "$(cat /proc/"$p"/comm 2>/dev/null)" = "$2" ] && \
-        ! grep -q '^State:.*[ZX]' /proc/"$p"/status 2>/dev/null && echo "$p"; done; }
-# Anything of ours on a gateway: tcpdump, or the remote watcher (`sh -c ... tunnelscope CMD`).
-ours_on() { ns_procs "$1" tcpdump; for p in $(ip netns pids "$NATLAB_ID-$1" 2>/dev/null); do
-    tr '\0' ' ' < /proc/"$p"/cmdline 2>/dev/null | grep -q ' tunnelscope ' && echo "$p"; done; }
-wait_until() { local n=$1; shift; for _ in $(seq "$n"); do eval "$*" && return 0; sleep 0.2; done; return 1; }
-
 if ! "$natlab" up > "$tmp/up.log" 2>&1; then
     cat "$tmp/up.log"; echo "FAIL: natlab up"; echo "0 passed, 1 failed"; exit 1
 fi

@@ -129,6 +129,37 @@ static void test_probe_failed_ip_xfrm_dump_is_not_an_empty_table(void **state)
     peer_facts_free(&f);
 }
 
+/* BusyBox's ip (no -s, no xfrm) answers with its usage text: said as a missing
+ * capability of the peer's ip, not as a failed dump nor an empty table */
+static void test_probe_busybox_ip_without_xfrm_is_named(void **state)
+{
+    (void)state;
+    struct peer_facts f;
+    memset(&f, 0, sizeof f);
+    size_t n;
+    char *why = fixture_load("busybox/ip-s-xfrm-state.stderr.txt", &n);
+    probe_parse(PROBE_XFRM_STATE, "", 0, why, 1, &f);
+    assert_int_equal(f.raw[PROBE_XFRM_STATE].status, PROBE_FAILED);
+    assert_int_equal(f.raw[PROBE_XFRM_STATE].err.code, ERR_UNSUPPORTED);
+    assert_non_null(strstr(f.raw[PROBE_XFRM_STATE].err.msg,
+                           "this ip cannot list XFRM states with statistics (`ip -s xfrm state list nokeys` "
+                           "not supported: BusyBox v1.35.0"));
+    assert_null(strchr(f.raw[PROBE_XFRM_STATE].err.msg, '\n'));
+    assert_int_equal(f.xfrm.n_sa, 0);
+    free(why);
+    why = fixture_load("busybox/ip-xfrm-policy.stderr.txt", &n);
+    probe_parse(PROBE_XFRM_POLICY, "", 0, why, 1, &f);
+    assert_non_null(strstr(f.raw[PROBE_XFRM_POLICY].err.msg, "this ip cannot list XFRM policies"));
+    free(why);
+    /* an old iproute2 without -stats says so in one line */
+    probe_parse(PROBE_XFRM_STATE, "", 0, "Option \"-stats\" is unknown, try \"ip -help\".\n", 255, &f);
+    assert_int_equal(f.raw[PROBE_XFRM_STATE].err.code, ERR_UNSUPPORTED);
+    /* a refused dump stays what it was */
+    probe_parse(PROBE_XFRM_STATE, "", 0, "RTNETLINK answers: Operation not permitted\n", 1, &f);
+    assert_int_equal(f.raw[PROBE_XFRM_STATE].status, PROBE_SUDO_REFUSED);
+    peer_facts_free(&f);
+}
+
 static void test_probe_sysctl_and_route_read_stderr(void **state)
 {
     struct peer_facts f;
@@ -221,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_probe_parse_fills_facts_from_lab_outputs),
         cmocka_unit_test(test_probe_missing_tool_is_said),
         cmocka_unit_test(test_probe_failed_ip_xfrm_dump_is_not_an_empty_table),
+        cmocka_unit_test(test_probe_busybox_ip_without_xfrm_is_named),
         cmocka_unit_test(test_probe_daemon_not_running_is_failed_not_empty),
         cmocka_unit_test(test_probe_sysctl_and_route_read_stderr),
         cmocka_unit_test(test_df_sweep_finds_largest_passing_size),
