@@ -118,8 +118,9 @@ for sig in KILL TERM HUP; do
     keys "$s" y
     check "sweep, SIG$sig: y starts the diagnosis with the sweep, step 4 reaches it" 'wait_for "$s" "DF sweep" 60' || show_screen
     # the sweep's pings are short (-W 1): catch one alive on a gateway, then signal at once
-    wait_until 50 '[ -n "$(sweep_pings)" ]'
-    check "sweep, SIG$sig: a DF ping of the sweep runs on a gateway when the signal is sent" '[ -n "$(sweep_pings)" ]'
+    wait_until 150 '[ -n "$(sweep_pings)" ]'
+    check "sweep, SIG$sig: a DF ping of the sweep runs on a gateway when the signal is sent" '[ -n "$(sweep_pings)" ]' ||
+        { grab "$s"; show_screen; pgrep -af '^ping -n -M do'; }
     t0=$(now)
     kill_console "$s" "$sig"
     after_kill "sweep, SIG$sig" "$s" 5 "$t0"
