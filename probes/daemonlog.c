@@ -49,20 +49,37 @@ static int hms(const char *p, struct opt_u64 *o)
 }
 
 /* Strips a timestamp at the start of *s: "Dec  5 09:29:05 " (15 chars) or
- * "2026-12-05T09:29:05+0000 " / "...+00:00 " / "...Z ". */
+ * "2026-12-05T09:29:05+0000 " / "...+00:00 " / "...Z ", or pluto's own log
+ * file (logfile=, logtime=yes): "Dec  5 15:58:14.912814: " (then the daemon
+ * is pluto: no wrapper follows). */
 static void strip_time(struct span *s, struct log_event *ev)
 {
     static const char *mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    if (s->len >= 16 && s->p[3] == ' ' && s->p[15] == ' ') {
-        for (size_t i = 0; i < 12; i++)
-            if (memcmp(s->p, mon[i], 3) == 0 && (s->p[4] == ' ' || isdigit((unsigned char)s->p[4])) &&
-                isdigit((unsigned char)s->p[5]) && hms(s->p + 7, &ev->tod) == 0) {
+    if (s->len >= 16 && s->p[3] == ' ') {
+        for (size_t i = 0; i < 12; i++) {
+            if (memcmp(s->p, mon[i], 3) != 0 || !(s->p[4] == ' ' || isdigit((unsigned char)s->p[4])) ||
+                !isdigit((unsigned char)s->p[5]) || hms(s->p + 7, &ev->tod) != 0)
+                continue;
+            if (s->p[15] == ' ') {
                 fact_copy(ev->time, sizeof ev->time, s->p, 15);
                 s->p += 16;
                 s->len -= 16;
                 return;
             }
+            size_t k = 16;  /* pluto: fraction of a second, ": " */
+            while (k < s->len && k < 26 && isdigit((unsigned char)s->p[k]))
+                k++;
+            if (s->p[15] == '.' && k > 16 && k + 1 < s->len && s->p[k] == ':' && s->p[k + 1] == ' ') {
+                fact_copy(ev->time, sizeof ev->time, s->p, k);
+                fact_copy(ev->daemon, sizeof ev->daemon, "pluto", 5);
+                s->p += k + 2;
+                s->len -= k + 2;
+                return;
+            }
+            ev->tod = OPT_UNKNOWN;
+            return;
+        }
     }
     if (s->len >= 20 && digits(s->p, 4) && s->p[4] == '-' && s->p[7] == '-' && s->p[10] == 'T' &&
         hms(s->p + 11, &ev->tod) == 0) {
@@ -175,7 +192,9 @@ static bool classify(struct span m, struct log_event *ev)
     } else if (span_find(m, "sending keep alive") || span_find(m, "sending NAT-T Keep-Alive")) {
         ev->kind = LOG_KEEPALIVE;
     } else if (span_find(m, "TS_UNACCEPTABLE") ||
-               (span_starts(m, "traffic selectors ") && span_find(m, " unacceptable"))) {
+               (span_starts(m, "traffic selectors ") && span_find(m, " unacceptable")) ||
+               span_find(m, "connection found with compatible Traffic Selectors")) {
+        /* pluto's responder: "No IKEv2 connection found with compatible Traffic Selectors" */
         ev->kind = LOG_TS_UNACCEPTABLE;
     } else if (span_find(m, "NO_PROPOSAL_CHOSEN") || span_find(m, "no acceptable proposal") ||
                span_find(m, "no matching proposal")) {
@@ -190,19 +209,31 @@ static bool classify(struct span m, struct log_event *ev)
     } else if (span_find(m, "giving up after ")) {
         ev->kind = LOG_GIVE_UP;
         span_u64_after(m, "giving up after ", &ev->n);
-    } else if (span_find(m, "retransmission") || span_find(m, "retransmitting")) {
+    } else if (span_find(m, " timeout exceeded after ") && span_find(m, " retransmits")) {
+        /* pluto: "STATE_V2_PARENT_I1: 10 second timeout exceeded after 5 retransmits." */
+        ev->kind = LOG_GIVE_UP;
+        span_u64_after(m, " timeout exceeded after ", &ev->n);
+    } else if ((span_find(m, "retransmission") && !span_find(m, "exhausted retransmission")) ||
+               span_find(m, "retransmitting")) {
+        /* pluto: "STATE_V2_PARENT_I2: retransmission; will wait 0.5 seconds for response";
+         * "discarding duplicate packet -- exhausted retransmission" sends nothing */
         ev->kind = LOG_RETRANSMIT;
-    } else if (span_find(m, "DPD") || span_find(m, "R_U_THERE") || span_find(m, "liveness") ||
-               ((span_find(m, "INFORMATIONAL request") || span_find(m, "INFORMATIONAL response")) &&
-                span_find(m, " [ ]"))) {
-        ev->kind = LOG_DPD;
     } else if (span_starts(m, "IKE_SA ") && span_find(m, " established between ")) {
         ev->kind = LOG_IKE_ESTABLISHED;
     } else if (span_find(m, "CHILD_SA ") && span_find(m, " established with SPIs ")) {
         ev->kind = LOG_CHILD_ESTABLISHED;
     } else if (span_find(m, "established IKE SA") || span_find(m, "established Child SA") ||
-               span_find(m, "IPsec SA established")) {
-        ev->kind = span_find(m, "IKE SA") ? LOG_IKE_ESTABLISHED : LOG_CHILD_ESTABLISHED;
+               span_find(m, "IPsec SA established") || span_starts(m, "IKE SA established")) {
+        /* pluto: "initiator established IKE SA; ...", "responder established Child SA using #6;
+         * ... {ESPinUDP/ESN=>0x... DPD=active}", IKEv1 "IKE SA established {auth=...}" and
+         * "IPsec SA established tunnel mode {...}": before DPD, which their "DPD=" names */
+        ev->kind = span_find(m, "IPsec SA") || span_find(m, "Child SA") ? LOG_CHILD_ESTABLISHED
+                                                                         : LOG_IKE_ESTABLISHED;
+    } else if ((span_find(m, "DPD") && !span_find(m, "DPD=")) || span_find(m, "R_U_THERE") ||
+               span_find(m, "liveness") ||
+               ((span_find(m, "INFORMATIONAL request") || span_find(m, "INFORMATIONAL response")) &&
+                span_find(m, " [ ]"))) {
+        ev->kind = LOG_DPD;
     } else if (span_find(m, "rekeyed") || span_find(m, "REKEY_SA") ||
                (span_find(m, "rekeying") && !span_find(m, "scheduling"))) {
         ev->kind = LOG_REKEY;
@@ -235,7 +266,7 @@ int daemonlog_parse(const char *text, size_t len, struct log_fact *out, struct e
         struct log_event ev = {0};
         struct span m = line;
         strip_time(&m, &ev);
-        if (ev.time[0])
+        if (ev.time[0] && !ev.daemon[0])
             strip_wrapper(&m, &ev);
         bool thread = strip_thread(&m);
         bool recognised = thread || ev.daemon[0];

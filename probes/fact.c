@@ -1,5 +1,6 @@
 #include "probes/fact.h"
 
+#include <stdio.h>
 #include <string.h>
 
 const char *tri_name(enum tri t)
@@ -12,6 +13,25 @@ const char *tri_name(enum tri t)
     default:
         return "unknown";
     }
+}
+
+const char *opt_u64_text(struct opt_u64 o, enum opt_fmt fmt, const char *unknown, char *b, size_t n)
+{
+    if (!o.known || !b || n == 0)
+        return unknown;
+    unsigned long long v = (unsigned long long)o.v;
+    switch (fmt) {
+    case OPT_FMT_HEX8:
+        snprintf(b, n, "%08llx", v);
+        break;
+    case OPT_FMT_0XHEX8:
+        snprintf(b, n, "0x%08llx", v);
+        break;
+    default:
+        snprintf(b, n, "%llu", v);
+        break;
+    }
+    return b;
 }
 
 int fact_parse_u64(const char *s, size_t len, uint64_t *out)

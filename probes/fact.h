@@ -46,6 +46,18 @@ struct ts_list {
 
 const char *tri_name(enum tri t);  /* "unknown", "no", "yes" */
 
+/* How opt_u64_text() writes a known number. */
+enum opt_fmt {
+    OPT_FMT_DEC,       /* 1234 */
+    OPT_FMT_HEX8,      /* 000004d2: SPIs, sequence numbers */
+    OPT_FMT_0XHEX8,    /* 0x000004d2 */
+};
+
+/* A number for display: the text of o.v into b (size n) and b, or `unknown`
+ * itself when the source did not tell it.  One formatter for every front end
+ * and tool that prints facts. */
+const char *opt_u64_text(struct opt_u64 o, enum opt_fmt fmt, const char *unknown, char *b, size_t n);
+
 /* Strict decimal: the whole of s[0..len) must be digits, no sign, no overflow.
  * 0 / -1 (nothing written on error). */
 int fact_parse_u64(const char *s, size_t len, uint64_t *out);

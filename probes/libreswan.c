@@ -698,6 +698,11 @@ static int parse_state(struct status_ctx *x, struct span l)
     struct opt_u64 num = {0};
     if (!c || span_u64(span_from(l.p + 1, c), &num) != 0)
         return -1;
+    /* "#15: pending CHILD SA for \"gone\"" (4.x, under an IKE SA still
+     * being negotiated; IKEv1 "pending Phase 2 for"): no SA yet, nothing to keep */
+    struct span after = span_from(c + 2, l.p + l.len);
+    if (span_starts(after, "pending CHILD SA for \"") || span_starts(after, "pending Phase 2 for \""))
+        return 0;
     struct span rest;
     char key[FACT_NAME_MAX];
     struct opt_u64 port = {0};

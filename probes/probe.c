@@ -25,6 +25,16 @@ static const struct probe_spec specs[PROBE_COUNT] = {
     {PROBE_LINKS, "ip-o-link", "ip -o link", 0, 10},
     {PROBE_LOG, "daemon-log", NULL, 1, 20},
     {PROBE_ROUTE, "ip-route-get", NULL, 0, 10},
+    /* Libreswan: only where `ipsec` is Libreswan's (strongSwan's starter also
+     * installs an `ipsec`); exit 127 elsewhere, as a missing tool */
+    {PROBE_LSW_STATUS, "ipsec-whack-status",
+     "if ipsec --version 2>/dev/null | grep -q Libreswan; then ipsec whack --status; "
+     "else echo 'ipsec: not found (no Libreswan)' >&2; exit 127; fi",
+     1, 20},
+    {PROBE_LSW_TRAFFIC, "ipsec-whack-trafficstatus",
+     "if ipsec --version 2>/dev/null | grep -q Libreswan; then ipsec whack --trafficstatus; "
+     "else echo 'ipsec: not found (no Libreswan)' >&2; exit 127; fi",
+     1, 20},
 };
 
 const struct probe_spec *probe_spec_get(enum probe_id id)
@@ -51,8 +61,20 @@ const char *probe_status_name(enum probe_status s)
         return "parse-error";
     case PROBE_UNREACHABLE:
         return "unreachable";
+    case PROBE_OTHER_DAEMON:
+        return "other-daemon";
     }
     return "unknown";
+}
+
+const char *daemon_kind_name(enum daemon_kind d)
+{
+    switch (d) {
+    case DAEMON_STRONGSWAN: return "strongswan";
+    case DAEMON_LIBRESWAN: return "libreswan";
+    case DAEMON_NONE: return "none";
+    default: return "unknown";
+    }
 }
 
 int probe_command(enum probe_id id, const struct probe_opts *o, struct buf *out, struct err *e)
@@ -70,10 +92,16 @@ int probe_command(enum probe_id id, const struct probe_opts *o, struct buf *out,
                 return -1;
             return 0;
         }
+        /* Libreswan writes to the file its ipsec.conf names (config setup
+         * logfile=), else to syslog/the journal as "pluto"; strongSwan's
+         * charon to the journal unless its filelog is given (--log-file) */
         return buf_printf(out,
-                          "journalctl -o short-iso --no-pager -q -n %u -t charon "
-                          "-t charon-systemd -t pluto",
-                          lines) == 0
+                          "f=$(sed -n 's/^[[:space:]]*logfile[[:space:]]*=[[:space:]]*//p' "
+                          "\"${IPSEC_CONF:-/etc/ipsec.conf}\" 2>/dev/null | tail -n 1 | tr -d '\"'); "
+                          "if [ -n \"$f\" ] && [ -r \"$f\" ]; then tail -n %u \"$f\"; "
+                          "else journalctl -o short-iso --no-pager -q -n %u -t charon "
+                          "-t charon-systemd -t pluto; fi",
+                          lines, lines) == 0
                    ? 0
                    : err_set(e, ERR_INTERNAL, "out of memory");
     }
@@ -109,6 +137,7 @@ void peer_facts_free(struct peer_facts *f)
     fw_fact_free(&f->nft);
     fw_fact_free(&f->ipt);
     log_fact_free(&f->log);
+    libreswan_status_free(&f->lsw);
     for (size_t i = 0; i < PROBE_COUNT; i++)
         probe_raw_clear(&f->raw[i]);
     memset(f, 0, sizeof *f);
@@ -247,6 +276,43 @@ void probe_parse(enum probe_id id, const char *out, size_t n, const char *err_ou
         buf_free(&both);
         break;
     }
+    case PROBE_LSW_STATUS: {
+        /* whack exits non-zero when pluto does not answer ("Pluto is not
+         * running"); an empty status is only a status when whack says so */
+        if (exit_status != 0) {
+            rc = err_set(e, ERR_IO, "exit status %d", exit_status);
+            break;
+        }
+        struct libreswan_status st;
+        rc = libreswan_parse_status(out, n, &st, e);
+        if (rc != 0)
+            break;
+        libreswan_status_free(&f->lsw);
+        if (f->daemon != DAEMON_STRONGSWAN) {
+            /* the peer's daemon: its SAs and connections are the peer's */
+            sa_fact_free(&f->sas);
+            conn_fact_free(&f->conns);
+            f->sas = st.sas;
+            f->conns = st.conns;
+            memset(&st.sas, 0, sizeof st.sas);
+            memset(&st.conns, 0, sizeof st.conns);
+            f->daemon = DAEMON_LIBRESWAN;
+        }
+        f->lsw = st;
+        break;
+    }
+    case PROBE_LSW_TRAFFIC: {
+        if (exit_status != 0) {
+            rc = err_set(e, ERR_IO, "exit status %d", exit_status);
+            break;
+        }
+        struct sa_fact tf = {0};
+        rc = libreswan_parse_trafficstatus(out, n, &tf, e);
+        if (rc == 0 && f->daemon == DAEMON_LIBRESWAN)
+            libreswan_merge_traffic(&f->sas, &tf);
+        sa_fact_free(&tf);
+        break;
+    }
     default:
         err_set(e, ERR_INTERNAL, "no such probe");
         rc = -1;
@@ -272,6 +338,43 @@ void probe_parse(enum probe_id id, const char *out, size_t n, const char *err_ou
     }
     r->status = PROBE_PARSE_ERROR;
     err_wrap(e, "%s", specs[id].name);
+}
+
+/* The daemon's tool is missing, or it is there and its daemon does not run. */
+static bool daemon_absent(const struct probe_raw *r, const char *not_running)
+{
+    return r->status == PROBE_NOT_RUN || r->status == PROBE_TOOL_MISSING ||
+           (r->status != PROBE_OK && strstr(r->err.msg, not_running));
+}
+
+static void other_daemon(struct probe_raw *r, const char *why)
+{
+    if (r->status == PROBE_OK || r->status == PROBE_NOT_RUN)
+        return;
+    r->status = PROBE_OTHER_DAEMON;
+    err_set(&r->err, ERR_NONE, "%s", why);
+}
+
+void probe_settle_daemon(struct peer_facts *f)
+{
+    const struct probe_raw *sw = &f->raw[PROBE_SWANCTL_SAS], *lsw = &f->raw[PROBE_LSW_STATUS];
+    /* probe_parse() said DAEMON_NONE when swanctl's stderr named charon.vici */
+    bool sw_gone = f->daemon == DAEMON_NONE || daemon_absent(sw, "charon.vici");
+    if (sw->status == PROBE_OK)
+        f->daemon = DAEMON_STRONGSWAN;
+    else if (lsw->status == PROBE_OK)
+        f->daemon = DAEMON_LIBRESWAN;
+    else if (sw_gone && daemon_absent(lsw, "Pluto is not running"))
+        f->daemon = DAEMON_NONE;
+    else
+        f->daemon = DAEMON_UNKNOWN;  /* e.g. sudo refused: neither could be asked */
+    if (f->daemon == DAEMON_STRONGSWAN) {
+        other_daemon(&f->raw[PROBE_LSW_STATUS], "strongSwan peer: no Libreswan pluto asked");
+        other_daemon(&f->raw[PROBE_LSW_TRAFFIC], "strongSwan peer: no Libreswan pluto asked");
+    } else if (f->daemon == DAEMON_LIBRESWAN) {
+        other_daemon(&f->raw[PROBE_SWANCTL_SAS], "Libreswan peer: no strongSwan charon asked");
+        other_daemon(&f->raw[PROBE_SWANCTL_CONNS], "Libreswan peer: no strongSwan charon asked");
+    }
 }
 
 /* Copies the result of a finished command into raw, redacting its outputs. */
@@ -441,6 +544,7 @@ int probe_collect(struct peer *p, const struct probe_opts *o, struct peer_facts 
             probe_parse((enum probe_id)id, r->out, strlen(r->out), r->err_out, res->exit_status, f);
         rcmd_free(cmds[id]);
     }
+    probe_settle_daemon(f);
     if (f->raw[PROBE_XFRM_STATE].status == PROBE_OK && f->raw[PROBE_XFRM_POLICY].status == PROBE_OK)
         f->xfrm_source = XFRM_SOURCE_TEXT;
     if (reached && peer_kind(p) == PEER_LOCAL && !o->no_netlink)

@@ -16,6 +16,7 @@
 #include "probes/daemonlog.h"
 #include "probes/firewall.h"
 #include "probes/ipsec_sa.h"
+#include "probes/libreswan.h"
 #include "probes/netstate.h"
 #include "probes/ping.h"
 #include "probes/xfrm.h"
@@ -35,6 +36,8 @@ enum probe_id {
     PROBE_LINKS,            /* ip -o link */
     PROBE_LOG,              /* journalctl (charon/pluto) or the configured log file */
     PROBE_ROUTE,            /* ip route get REMOTE from LOCAL (needs both addresses) */
+    PROBE_LSW_STATUS,       /* ipsec whack --status (Libreswan; exit 127 where `ipsec` is not Libreswan's) */
+    PROBE_LSW_TRAFFIC,      /* ipsec whack --trafficstatus (Libreswan) */
     PROBE_COUNT,
 };
 
@@ -47,6 +50,9 @@ enum probe_status {
     PROBE_FAILED,           /* ran, non-zero exit with no usable output */
     PROBE_PARSE_ERROR,      /* output not understood (err says why) */
     PROBE_UNREACHABLE,      /* the peer could not be reached / dropped */
+    PROBE_OTHER_DAEMON,     /* the other IKE daemon's probe on a peer that runs one
+                             * (swanctl on a Libreswan peer, whack on a strongSwan
+                             * one): nothing missing, err says which daemon runs */
 };
 
 struct probe_spec {
@@ -79,10 +85,11 @@ struct probe_raw {
 
 enum daemon_kind {
     DAEMON_UNKNOWN = 0,
-    DAEMON_STRONGSWAN,           /* swanctl answered */
-    DAEMON_LIBRESWAN,            /* (not probed yet: see probes/README) */
-    DAEMON_NONE,                 /* swanctl missing or its daemon not running */
+    DAEMON_STRONGSWAN,           /* swanctl answered (taken first when both answer) */
+    DAEMON_LIBRESWAN,            /* `ipsec whack --status` answered (pluto running) */
+    DAEMON_NONE,                 /* neither: tools missing or their daemon not running */
 };
+const char *daemon_kind_name(enum daemon_kind d);  /* "unknown", "strongswan", "libreswan", "none" */
 
 /* Where the kernel XFRM fact (states and policies) came from. */
 enum xfrm_source {
@@ -97,8 +104,12 @@ const char *xfrm_source_name(enum xfrm_source s);   /* "none", "text", "netlink"
 struct peer_facts {
     char peer[64];
     enum daemon_kind daemon;
-    struct sa_fact sas;
+    struct sa_fact sas;              /* swanctl's, or Libreswan's status + trafficstatus */
     struct conn_fact conns;
+    /* A Libreswan peer: the rest of `ipsec whack --status` (version, NAT-T,
+     * keep-alive, listeners, and per connection lsw.x[i] in step with
+     * conns.conn[i]); its SAs and connections are moved into sas/conns. */
+    struct libreswan_status lsw;
     struct xfrm_fact xfrm;           /* states and policies */
     struct xfrm_stat_fact xstat;
     struct udp_listen_fact udp;
@@ -135,6 +146,11 @@ int probe_command(enum probe_id id, const struct probe_opts *o, struct buf *out,
  * Exposed so that tests and `replay` can feed saved outputs. */
 void probe_parse(enum probe_id id, const char *out, size_t out_len, const char *err_out,
                  int exit_status, struct peer_facts *f);
+/* Pure: once every probe is parsed, settles which IKE daemon the peer runs
+ * (strongSwan, Libreswan, none) and marks the other daemon's probes
+ * PROBE_OTHER_DAEMON.  probe_collect() calls it; tests and replay that feed
+ * probe_parse() call it themselves. */
+void probe_settle_daemon(struct peer_facts *f);
 
 /* Commands at once on one peer (OpenSSH refuses more than MaxSessions, 10 by default). */
 #define PROBE_PARALLEL_MAX 6

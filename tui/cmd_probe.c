@@ -18,9 +18,12 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: tunnelscope probe [OPTIONS] PEER\n"
             "\n"
-            "Runs every probe on PEER (swanctl, ip xfrm, xfrm_stat, ss, nft, iptables-save,\n"
-            "conntrack, sysctl, ip link, the daemon log, ip route get) and prints the facts\n"
-            "as 'key value' lines.  Commands needing root run through sudo -n.\n"
+            "Runs every probe on PEER (swanctl, Libreswan's ipsec whack --status and\n"
+            "--trafficstatus, ip xfrm, xfrm_stat, ss, nft, iptables-save, conntrack,\n"
+            "sysctl, ip link, the daemon log, ip route get) and prints the facts as\n"
+            "'key value' lines.  The 'daemon' line says which IKE daemon answered\n"
+            "(strongswan, libreswan, none); the other daemon's probes are then\n"
+            "'other-daemon'.  Commands needing root run through sudo -n.\n"
             "\n"
             "Options:\n"
             "  -F SSH_CONFIG          ssh config file\n"
@@ -29,7 +32,8 @@ static void usage(FILE *out)
             "  --no-sudo              run every command without sudo\n"
             "  --route-to ADDR        a protected host behind the other gateway\n"
             "  --route-from ADDR      a protected address of this gateway\n"
-            "  --log-file FILE        the daemon's log file (default: the journal)\n"
+            "  --log-file FILE        the daemon's log file (default: Libreswan's logfile=\n"
+            "                         of /etc/ipsec.conf when set, else the journal)\n"
             "  --ping                 ping ROUTE-TO from ROUTE-FROM through the tunnel\n"
             "  --df-sweep             find the largest DF ping that passes (binary search)\n"
             "  --raw                  also print each probe's command line and exit status\n"
@@ -38,8 +42,9 @@ static void usage(FILE *out)
             "                         which source gave them)\n"
             "  -h, --help             this help\n"
             "\n"
-            "Exit status: 0 every probe gave its fact; 1 some probe did not (see the\n"
-            "'probe' lines); 3 the peer could not be reached; 64 bad command line.\n");
+            "Exit status: 0 every probe gave its fact (the other daemon's aside); 1 some\n"
+            "probe did not (see the 'probe' lines); 3 the peer could not be reached;\n"
+            "64 bad command line.\n");
 }
 
 static void put(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -59,18 +64,12 @@ static void put(const char *fmt, ...)
 
 static const char *u(struct opt_u64 o, char *b, size_t n)
 {
-    if (!o.known)
-        return "unknown";
-    snprintf(b, n, "%llu", (unsigned long long)o.v);
-    return b;
+    return opt_u64_text(o, OPT_FMT_DEC, "unknown", b, n);
 }
 
 static const char *hx(struct opt_u64 o, char *b, size_t n)
 {
-    if (!o.known)
-        return "unknown";
-    snprintf(b, n, "%08llx", (unsigned long long)o.v);
-    return b;
+    return opt_u64_text(o, OPT_FMT_HEX8, "unknown", b, n);
 }
 
 static void ts(const struct ts_list *l, char *b, size_t n)
@@ -95,13 +94,26 @@ static void print_facts(const struct peer_facts *f, int raw)
         const struct probe_raw *r = &f->raw[id];
         if (r->status == PROBE_OK)
             put("probe %s ok", r->name);
+        else if (r->status == PROBE_OTHER_DAEMON)
+            put("probe %s other-daemon (%s)", r->name, r->err.msg);
         else
             put("probe %s %s %s", r->name, probe_status_name(r->status), r->err.msg);
         if (raw)
             put("probe-line %s exit=%d %s", r->name, r->exit_status, r->line ? r->line : "");
     }
-    static const char *dn[] = {"unknown", "strongswan", "libreswan", "none"};
-    put("daemon %s", dn[f->daemon]);
+    put("daemon %s", daemon_kind_name(f->daemon));
+    if (f->raw[PROBE_LSW_STATUS].status == PROBE_OK) {
+        const struct libreswan_status *l = &f->lsw;
+        put("libreswan version %s nat-traversal %s keep-alive %s listen-500 %s listen-4500 %s",
+            l->version[0] ? l->version : "unknown", tri_name(l->nat_traversal),
+            u(l->keepalive, a, sizeof a), tri_name(l->listen500), tri_name(l->listen4500));
+        const struct conn_fact *lc = f->daemon == DAEMON_LIBRESWAN ? &f->conns : &l->conns;
+        for (size_t i = 0; i < lc->n_conn && l->x; i++)
+            put("libreswan-conn %s routing %s keep-alive %s newest-ike %s newest-child %s",
+                lc->conn[i].name, l->x[i].routing[0] ? l->x[i].routing : "-",
+                u(l->x[i].keepalive, a, sizeof a), u(l->x[i].newest_ike, b, sizeof b),
+                u(l->x[i].newest_child, c, sizeof c));
+    }
     for (size_t i = 0; i < f->sas.n_ike; i++) {
         const struct ike_sa *k = &f->sas.ike[i];
         put("ike %s state %s version %s local %s:%s remote %s:%s initiator %s nat-local %s "
@@ -273,7 +285,8 @@ int cmd_probe(int argc, char **argv)
     print_facts(&f, raw);
     int status = TS_EXIT_OK;
     for (int id = 0; id < PROBE_COUNT; id++)
-        if (f.raw[id].status != PROBE_OK && f.raw[id].status != PROBE_NOT_RUN)
+        if (f.raw[id].status != PROBE_OK && f.raw[id].status != PROBE_NOT_RUN &&
+            f.raw[id].status != PROBE_OTHER_DAEMON)
             status = TS_EXIT_WARNING;
     char a[32], b[32], cbuf[32];
     if (do_ping) {

@@ -16,6 +16,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             sum += f.count[k];
         if (sum != f.n || f.n > f.lines)
             abort();
+        for (size_t i = 0; i < f.n; i++)   /* a time of day is one, or unknown */
+            if (f.ev[i].tod.known && f.ev[i].tod.v > 86400)
+                abort();
     } else if (f.n != 0) {
         abort();
     }

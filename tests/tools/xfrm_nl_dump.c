@@ -21,18 +21,12 @@
 
 static const char *u(struct opt_u64 o, char *b, size_t n)
 {
-    if (!o.known)
-        return "?";
-    snprintf(b, n, "%llu", (unsigned long long)o.v);
-    return b;
+    return opt_u64_text(o, OPT_FMT_DEC, "?", b, n);
 }
 
 static const char *x(struct opt_u64 o, char *b, size_t n)
 {
-    if (!o.known)
-        return "?";
-    snprintf(b, n, "0x%08llx", (unsigned long long)o.v);
-    return b;
+    return opt_u64_text(o, OPT_FMT_0XHEX8, "?", b, n);
 }
 
 static const char *s(const char *t)

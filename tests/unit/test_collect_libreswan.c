@@ -314,6 +314,48 @@ static void test_mixed_strongswan_libreswan_pair(void **state)
     side_free(e);
 }
 
+/* pluto's own log (logfile=, the same UML run) read by the log probe: the
+ * missing Child SA is put down to TS_UNACCEPTABLE, with the log line */
+static void test_libreswan_pluto_log_names_ts_unacceptable(void **state)
+{
+    struct collect_side *w = lsw_side("west", "natt", "west"), *e = lsw_side("east", "natt", "east");
+    feed(w, PROBE_LOG, "libreswan/real/natt.west.pluto.log");
+    feed(e, PROBE_LOG, "libreswan/real/natt.east.pluto.log");
+    assert_true(w->f.logs.known);
+    assert_int_equal(w->f.logs.ts_unacceptable, 1);
+    assert_true(w->f.logs.retransmits >= 10);
+    assert_true(w->f.logs.child_established >= 2);
+    discover(w, e, "ts-bad");
+    struct findings fs = FINDINGS_INIT;
+    struct diag_in in = {.a = &w->f, .b = &e->f};
+    rules_step(1, &in, &fs);
+    const struct finding *f = find_id(&fs, "transport.no_child_sa");
+    assert_non_null(f);
+    assert_non_null(strstr(f->title, "TS_UNACCEPTABLE in the logs"));
+    bool line = false;
+    for (size_t i = 0; i < f->n_ev; i++)
+        if (f->ev[i].detail && strstr(f->ev[i].detail, "<ts-bad> IKE_AUTH response rejected Child SA with TS_UNACCEPTABLE"))
+            line = true;
+    assert_true(line);
+    findings_free(&fs);
+    side_free(w);
+    side_free(e);
+}
+
+/* the netns run: NO_PROPOSAL_CHOSEN, AUTHENTICATION_FAILED and a give-up
+ * ("timeout exceeded after 5 retransmits") are counted for the rules */
+static void test_libreswan_pluto_log_counts_refusals_and_give_up(void **state)
+{
+    struct collect_side *w = side_new("west");
+    feed(w, PROBE_LOG, "libreswan/netns/west.pluto.log");
+    assert_true(w->f.logs.known);
+    assert_true(w->f.logs.no_proposal_chosen >= 1);
+    assert_true(w->f.logs.auth_failed >= 1);
+    assert_true(w->f.logs.dpd_dead >= 2);   /* noprop and gone gave up */
+    assert_int_equal(w->f.n_gaps, 0);
+    side_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,6 +364,8 @@ int main(void)
         cmocka_unit_test(test_libreswan_without_nat_is_raw_esp),
         cmocka_unit_test(test_peer_with_neither_daemon_cannot_be_diagnosed),
         cmocka_unit_test(test_libreswan_installed_but_pluto_down_says_so),
+        cmocka_unit_test(test_libreswan_pluto_log_names_ts_unacceptable),
+        cmocka_unit_test(test_libreswan_pluto_log_counts_refusals_and_give_up),
         cmocka_unit_test(test_strongswan_peer_ignores_the_libreswan_probe),
         cmocka_unit_test(test_garbled_libreswan_status_is_a_gap_not_facts),
         cmocka_unit_test(test_mixed_strongswan_libreswan_pair),

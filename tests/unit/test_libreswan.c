@@ -302,6 +302,35 @@ static void test_status_410_real_xfrm_ikev1_and_ikev2_children(void **state)
     free(t);
 }
 
+/* Real pluto 4.10 in two netns (tests/fixtures/libreswan/README.md): IKE SAs
+ * still in IKE_SA_INIT list "#16: pending CHILD SA for \"gone\"" under them */
+static void test_status_410_pending_child_lines_of_connecting_ike_sas(void **state)
+{
+    size_t n;
+    char *t = fixture_load("libreswan/netns/west.whack-status.txt", &n);
+    assert_non_null(strstr(t, "pending CHILD SA for \"gone\""));
+    struct libreswan_status s;
+    struct err e = {0};
+    if (libreswan_parse_status(t, n, &s, &e) != 0)
+        fail_msg("%s", e.msg);
+    const struct ike_sa *good = NULL, *gone = NULL;
+    for (size_t i = 0; i < s.sas.n_ike; i++) {
+        if (!strcmp(s.sas.ike[i].name, "good"))
+            good = &s.sas.ike[i];
+        if (!strcmp(s.sas.ike[i].name, "gone"))
+            gone = &s.sas.ike[i];
+    }
+    assert_non_null(good);
+    assert_string_equal(good->state, "ESTABLISHED");
+    assert_int_equal(good->n_child, 0);   /* no esp4 on that host: no Child SA */
+    assert_non_null(gone);
+    assert_string_equal(gone->state, "CONNECTING");
+    assert_int_equal(gone->n_child, 0);
+    assert_string_equal(s.version, "4.10");
+    libreswan_status_free(&s);
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -313,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_status_rejects_truncated_garbled_and_foreign_text),
         cmocka_unit_test(test_merge_traffic_puts_exact_bytes_on_the_status_children),
         cmocka_unit_test(test_status_410_real_xfrm_ikev1_and_ikev2_children),
+        cmocka_unit_test(test_status_410_pending_child_lines_of_connecting_ike_sas),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -213,6 +213,81 @@ static void test_df_sweep_finds_largest_passing_size(void **state)
     assert_int_equal(s.best, 0);
 }
 
+/* A Libreswan peer (real Libreswan 4.10 outputs, tests/fixtures/libreswan/README.md):
+ * swanctl is missing there, whack answers; its SAs become the peer's with the
+ * exact bytes of trafficstatus, and swanctl's absence is no missing fact. */
+static void test_probe_libreswan_peer_gives_its_sas_and_settles_daemon(void **state)
+{
+    (void)state;
+    struct peer_facts f;
+    memset(&f, 0, sizeof f);
+    probe_parse(PROBE_SWANCTL_SAS, "", 0, "sh: 1: swanctl: not found\n", 127, &f);
+    probe_parse(PROBE_SWANCTL_CONNS, "", 0, "sh: 1: swanctl: not found\n", 127, &f);
+    feed(PROBE_LSW_STATUS, "libreswan/real/natt.west.whack-status.txt", &f);
+    feed(PROBE_LSW_TRAFFIC, "libreswan/real/natt.west.trafficstatus.txt", &f);
+    probe_settle_daemon(&f);
+    assert_int_equal(f.daemon, DAEMON_LIBRESWAN);
+    assert_string_equal(daemon_kind_name(f.daemon), "libreswan");
+    assert_int_equal(f.raw[PROBE_SWANCTL_SAS].status, PROBE_OTHER_DAEMON);
+    assert_int_equal(f.raw[PROBE_SWANCTL_CONNS].status, PROBE_OTHER_DAEMON);
+    assert_non_null(strstr(f.raw[PROBE_SWANCTL_SAS].err.msg, "Libreswan peer"));
+    assert_string_equal(f.lsw.version, "4.10");
+    const struct child_sa *ch = NULL;
+    for (size_t i = 0; i < f.sas.n_ike; i++)
+        for (size_t k = 0; k < f.sas.ike[i].n_child; k++)
+            if (f.sas.ike[i].child[k].spi_out.known && f.sas.ike[i].child[k].spi_out.v == 0x871fae16)
+                ch = &f.sas.ike[i].child[k];
+    assert_non_null(ch);
+    assert_int_equal(ch->spi_in.v, 0x166ce816);
+    assert_true(ch->bytes_in.known);
+    assert_int_equal(ch->bytes_in.v, 420);
+    assert_int_equal(ch->encap, TRI_YES);
+    assert_true(f.conns.n_conn >= 3);
+    assert_int_equal(f.lsw.conns.n_conn, 0);   /* moved into conns */
+    assert_non_null(f.lsw.x);
+    peer_facts_free(&f);
+}
+
+/* A strongSwan peer: whack's probe exits 127 there (`ipsec` is strongSwan's) */
+static void test_probe_strongswan_peer_marks_whack_other_daemon(void **state)
+{
+    (void)state;
+    struct peer_facts f;
+    memset(&f, 0, sizeof f);
+    feed(PROBE_SWANCTL_SAS, "lab/healthy/gw-a.swanctl-list-sas-raw.txt", &f);
+    probe_parse(PROBE_LSW_STATUS, "", 0, "ipsec: not found (no Libreswan)\n", 127, &f);
+    probe_parse(PROBE_LSW_TRAFFIC, "", 0, "ipsec: not found (no Libreswan)\n", 127, &f);
+    probe_settle_daemon(&f);
+    assert_int_equal(f.daemon, DAEMON_STRONGSWAN);
+    assert_int_equal(f.raw[PROBE_LSW_STATUS].status, PROBE_OTHER_DAEMON);
+    assert_int_equal(f.raw[PROBE_LSW_TRAFFIC].status, PROBE_OTHER_DAEMON);
+    assert_int_equal(f.raw[PROBE_SWANCTL_SAS].status, PROBE_OK);
+    assert_true(f.sas.n_ike >= 1);
+    peer_facts_free(&f);
+}
+
+/* Neither daemon: swanctl missing, Libreswan installed with pluto down */
+static void test_probe_no_daemon_when_neither_answers(void **state)
+{
+    (void)state;
+    struct peer_facts f;
+    memset(&f, 0, sizeof f);
+    probe_parse(PROBE_SWANCTL_SAS, "", 0, "sh: 1: swanctl: not found\n", 127, &f);
+    probe_parse(PROBE_LSW_STATUS, "", 0,
+                "whack: Pluto is not running (no \"/run/pluto/pluto.ctl\")\n", 1, &f);
+    probe_settle_daemon(&f);
+    assert_int_equal(f.daemon, DAEMON_NONE);
+    assert_int_equal(f.raw[PROBE_LSW_STATUS].status, PROBE_FAILED);
+    assert_non_null(strstr(f.raw[PROBE_LSW_STATUS].err.msg, "Pluto is not running"));
+    /* sudo refused for both: which daemon runs is not known */
+    memset(&f, 0, sizeof f);
+    f.raw[PROBE_SWANCTL_SAS].status = PROBE_SUDO_REFUSED;
+    f.raw[PROBE_LSW_STATUS].status = PROBE_SUDO_REFUSED;
+    probe_settle_daemon(&f);
+    assert_int_equal(f.daemon, DAEMON_UNKNOWN);
+    peer_facts_free(&f);
+}
+
 static void test_probe_collect_on_local_peer_reports_every_probe(void **state)
 {
     struct err e = {0};
@@ -256,6 +331,9 @@ int main(void)
         cmocka_unit_test(test_probe_daemon_not_running_is_failed_not_empty),
         cmocka_unit_test(test_probe_sysctl_and_route_read_stderr),
         cmocka_unit_test(test_df_sweep_finds_largest_passing_size),
+        cmocka_unit_test(test_probe_libreswan_peer_gives_its_sas_and_settles_daemon),
+        cmocka_unit_test(test_probe_strongswan_peer_marks_whack_other_daemon),
+        cmocka_unit_test(test_probe_no_daemon_when_neither_answers),
         cmocka_unit_test(test_probe_collect_on_local_peer_reports_every_probe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
