@@ -534,6 +534,9 @@ static void playbook_pane(struct ctx *c, int r0, int r1, int wide)
 
 /* ---- the two ends ------------------------------------------------------ */
 
+/* The packets per second of the last minute, in as many cells as there
+ * are (at most one per second): each cell covers ceil(60 / cells) seconds,
+ * the newest at the right, so that the line always spans the last minute. */
 static void sparkline(struct ctx *c, int r, int col, int w, int side, uint32_t spi)
 {
     if (w <= 0 || !c->m->tl)
@@ -542,17 +545,23 @@ static void sparkline(struct ctx *c, int r, int col, int w, int side, uint32_t s
     timeline_spi_rate(c->m->tl, side, spi, c->m->now_ns, rate);
     if (w > TL_RATE_SECONDS)
         w = TL_RATE_SECONDS;
-    uint32_t max = 0;
-    for (int i = TL_RATE_SECONDS - w; i < TL_RATE_SECONDS; i++)
-        if (rate[i] > max)
-            max = rate[i];
-    for (int i = 0; i < w; i++) {
-        uint32_t v = rate[TL_RATE_SECONDS - w + i];
-        int level = max ? (int)((uint64_t)v * 7 / max) : 0;
-        if (!v) {
+    int per = (TL_RATE_SECONDS + w - 1) / w;      /* seconds per cell */
+    int cells = (TL_RATE_SECONDS + per - 1) / per; /* <= w */
+    uint64_t sum[TL_RATE_SECONDS] = {0}, max = 0;
+    for (int i = 0; i < cells; i++) {
+        /* cell i (from the left) ends (cells - i - 1) * per seconds ago */
+        int hi = TL_RATE_SECONDS - (cells - 1 - i) * per, lo = hi - per < 0 ? 0 : hi - per;
+        for (int k = lo; k < hi; k++)
+            sum[i] += rate[k];
+        if (sum[i] > max)
+            max = sum[i];
+    }
+    for (int i = 0; i < cells; i++) {
+        if (!sum[i]) {
             put_raw(c, r, col + i, 1, ROLE_DIM, c->ascii ? " " : G(c, G_PENDING));
             continue;
         }
+        int level = (int)(sum[i] * 7 / max);
         char a[2] = {spark_ascii[level], 0};
         put_raw(c, r, col + i, 1, ROLE_OK, c->ascii ? a : spark_utf8[level]);
     }

@@ -507,6 +507,61 @@ static void test_totals_sender_copy_after_settling_counts_as_sent(void **state)
     timeline_free(tl);
 }
 
+/* The sparkline of an SA spans the last minute whatever room it has: at
+ * 80x24 (a few cells) a burst 50 s ago still shows, in the leftmost cell,
+ * and the newest second is the rightmost. */
+static void test_view_sparkline_spans_the_last_minute_at_80x24_and_200x50(void **state)
+{
+    (void)state;
+    struct timeline *tl = two_ends();
+    int64_t now = T0 + 100000 * MS;
+    for (uint32_t i = 1; i <= 5; i++) { /* 50 s ago */
+        struct capture_event a = esp("192.168.1.2", "203.0.113.2", SPI_AB, i, now - 50000 * MS + i * MS, 64);
+        assert_int_equal(timeline_add(tl, 0, &a), 0);
+    }
+    struct capture_event a = esp("192.168.1.2", "203.0.113.2", SPI_AB, 6, now - 100 * MS, 64);
+    assert_int_equal(timeline_add(tl, 0, &a), 0);
+    struct model m;
+    memset(&m, 0, sizeof m);
+    m.end[0].name = "gw-a";
+    m.end[1].name = "gw-b";
+    m.end[0].link = ML_READY;
+    m.end[0].n_sa = 1;
+    m.end[0].sa[0] = (struct model_sa){SPI_AB, 1, 792, 6};
+    m.tl = tl;
+    m.now_ns = now;
+    m.capture = MC_RUNNING;
+    struct ui_state ui;
+    ui_init(&ui, 0);
+    ui.pane = PANE_CAPTURE;
+    static const int size[][2] = {{24, 80}, {50, 200}};
+    for (size_t k = 0; k < 2; k++) {
+        struct view v = view_build(&m, &ui, size[k][0], size[k][1]);
+        int col;
+        int r = view_find(&v, 0, "out c1a2b3c4", &col);
+        assert_true(r > 0);
+        /* the sparkline: the cells after "...6p " in A's half */
+        int x = col;
+        while (x < v.cols && view_role_at(&v, r, x) != ROLE_OK && view_role_at(&v, r, x) != ROLE_DIM)
+            x++;
+        int first = x, last = x, n_ok = 0;
+        while (x < v.cols && (view_role_at(&v, r, x) == ROLE_OK || view_role_at(&v, r, x) == ROLE_DIM)) {
+            n_ok += view_role_at(&v, r, x) == ROLE_OK;
+            last = x++;
+        }
+        assert_true(last > first);
+        assert_int_equal(n_ok, 2); /* the burst 50 s ago and the newest second */
+        assert_int_equal(view_role_at(&v, r, last), ROLE_OK);
+        /* 50 s ago is in the oldest sixth of the line */
+        int burst = first;
+        while (view_role_at(&v, r, burst) != ROLE_OK)
+            burst++;
+        assert_true((burst - first) * 6 <= last - first + 1);
+        view_free(&v);
+    }
+    timeline_free(tl);
+}
+
 static void test_view_marks_a_lost_keepalive_on_the_receiving_side(void **state)
 {
     (void)state;
@@ -1000,6 +1055,7 @@ int main(void)
         cmocka_unit_test(test_timeline_loss_after_a_silent_link_death_becomes_unknown),
         cmocka_unit_test(test_totals_lost_percent_counts_only_packets_sent_inside_the_receivers_capture),
         cmocka_unit_test(test_totals_sender_copy_after_settling_counts_as_sent),
+        cmocka_unit_test(test_view_sparkline_spans_the_last_minute_at_80x24_and_200x50),
         cmocka_unit_test(test_view_marks_a_lost_keepalive_on_the_receiving_side),
         T(test_view_80x24_playbook_shows_step2_failure_with_finding),
         T(test_view_80x24_packets_mark_loss_on_the_receiving_side),
