@@ -101,8 +101,7 @@ static int run_console(const struct bundle *b)
         int rows, cols;
         getmaxyx(stdscr, rows, cols);
         struct view v = view_build(&rm.m, &ui, rows, cols);
-        if (v.page > 0)
-            ui.page = v.page;
+        view_feedback(&v, &ui);
         draw_view(stdscr, &v);
         view_free(&v);
         wnoutrefresh(stdscr);

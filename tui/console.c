@@ -806,8 +806,7 @@ static void draw(struct console *c)
     int rows, cols;
     getmaxyx(stdscr, rows, cols);
     struct view v = view_build(&c->m, &c->ui, rows, cols);
-    if (v.page > 0)
-        c->ui.page = v.page;
+    view_feedback(&v, &c->ui);
     draw_view(stdscr, &v);
     view_free(&v);
     wnoutrefresh(stdscr);

@@ -4,14 +4,14 @@
 
 const struct ui_keyhelp ui_keys[] = {
     {"?", "this help (any key closes it)"},
-    {"Tab", "next pane: steps, findings, packets"},
+    {"Tab", "next pane: steps, findings, packets (Shift-Tab: back)"},
     {"Up/Down", "select a step / a finding, scroll the packets"},
     {"1-5", "select a step"},
     {"Enter", "show the selected step's findings"},
     {"r", "re-run the selected step"},
     {"c", "start / stop the two-end capture"},
     {"p", "pause / resume the packet view (capture keeps recording)"},
-    {"PgUp/PgDn", "scroll back / forward through the capture"},
+    {"PgUp/PgDn", "scroll the packets (findings pane: the finding's text)"},
     {"Home/End", "oldest packet / follow the newest"},
     {"k", "filter packets by kind: ESP, IKE, keepalive, fragment"},
     {"s", "filter packets by SPI (cycles through the SPIs seen)"},
@@ -44,6 +44,7 @@ void ui_follow_diagnosis(struct ui_state *ui, const struct model *m)
         return;
     ui->step_sel = step;
     ui->finding_sel = 0;
+    ui->detail_top = 0;
     if (p) {
         size_t idx[64];
         size_t n = ui_step_findings(m, step, idx, 64);
@@ -173,9 +174,20 @@ static int act(struct ui_state *ui, int a)
 static int modal_key(struct ui_state *ui, const struct model *m, int key)
 {
     switch (ui->modal) {
-    case MODAL_HELP:
+    case MODAL_HELP: {
+        /* a help taller than the terminal scrolls; any other key closes it */
+        int d = key == UK_UP ? -1 : key == UK_DOWN ? 1 : key == UK_PPAGE ? -10 : key == UK_NPAGE ? 10 : 0;
+        if (d && ui->help_max > 0) {
+            ui->help_top += d;
+            if (ui->help_top > ui->help_max)
+                ui->help_top = ui->help_max;
+            if (ui->help_top < 0)
+                ui->help_top = 0;
+            return TUI_HANDLED | TUI_REDRAW;
+        }
         ui->modal = MODAL_NONE;
         return TUI_HANDLED | TUI_REDRAW;
+    }
     case MODAL_QUIT:
         ui->modal = MODAL_NONE;
         if (key == 'y' || key == 'Y')
@@ -212,6 +224,7 @@ int tui_handle_key(struct ui_state *ui, const struct model *m, int key)
     switch (key) {
     case '?':
         ui->modal = MODAL_HELP;
+        ui->help_top = 0;
         return TUI_HANDLED | TUI_REDRAW;
     case 'q':
     case 'Q':
@@ -244,12 +257,14 @@ int tui_handle_key(struct ui_state *ui, const struct model *m, int key)
                 return TUI_HANDLED;
             ui->step_sel = s;
             ui->finding_sel = 0;
+            ui->detail_top = 0;
         } else if (ui->pane == PANE_FINDINGS) {
             ui->user_moved = 1;
             int f = ui->finding_sel + d;
             if (f < 0 || (size_t)f >= nf)
                 return TUI_HANDLED;
             ui->finding_sel = f;
+            ui->detail_top = 0;
         } else {
             scroll(ui, m, d);
         }
@@ -257,6 +272,16 @@ int tui_handle_key(struct ui_state *ui, const struct model *m, int key)
     }
     case UK_PPAGE:
     case UK_NPAGE:
+        if (ui->pane == PANE_FINDINGS || (ui->pane == PANE_STEPS && !ui->wide)) {
+            /* the selected finding's text, when it is longer than its room
+             * (in the wide layout the packets are on screen too: PgUp/PgDn
+             * scroll them unless the findings pane has the focus) */
+            int t = ui->detail_top + (key == UK_PPAGE ? -5 : 5);
+            if (t > ui->detail_max)
+                t = ui->detail_max;
+            ui->detail_top = t < 0 ? 0 : t;
+            return TUI_HANDLED | TUI_REDRAW;
+        }
         scroll(ui, m, key == UK_PPAGE ? -(long)ui->page : (long)ui->page);
         return TUI_HANDLED | TUI_REDRAW;
     case UK_HOME:
@@ -276,6 +301,7 @@ int tui_handle_key(struct ui_state *ui, const struct model *m, int key)
     case '5':
         ui->step_sel = key - '0';
         ui->finding_sel = 0;
+        ui->detail_top = 0;
         ui->user_moved = 1;
         return TUI_HANDLED | TUI_REDRAW;
     case 'r':

@@ -54,6 +54,11 @@ struct ui_state {
     int action;        /* enum ui_action, taken (reset) by the loop */
     int page;          /* rows of the packet view, set by the last view_build */
     int user_moved;    /* the user picked a step: the console stops following the diagnosis */
+    int detail_top;    /* first line of the selected finding's text shown (PgUp/PgDn in the findings pane) */
+    int detail_max;    /* its largest useful value, set by the last view_build (view_feedback) */
+    int wide;          /* the last view had the wide layout (packets and playbook at once) */
+    int help_top;      /* first key shown in the help (Up/Down/PgUp/PgDn when it does not fit) */
+    int help_max;
 };
 
 void ui_init(struct ui_state *ui, int ascii);

@@ -22,14 +22,14 @@ const char *role_name(int role)
 
 enum glyph {
     G_H, G_V, G_TL, G_TR, G_BL, G_BR, G_ARROW_AB, G_ARROW_BA, G_LOST, G_OK, G_WARN, G_FAIL,
-    G_RUN, G_PENDING, G_SKIP, G_MARK, G_DOT, G_ELLIPSIS, G_COUNT
+    G_RUN, G_PENDING, G_SKIP, G_MARK, G_DOT, G_ELLIPSIS, G_UP, G_DOWN, G_COUNT
 };
 
 static const char *const glyph_utf8[G_COUNT] = {
-    "─", "│", "┌", "┐", "└", "┘", "─▶", "◀─", "✗", "✓", "!", "✗", "●", "·", "-", "▶", "●", "…",
+    "─", "│", "┌", "┐", "└", "┘", "─▶", "◀─", "✗", "✓", "!", "✗", "●", "·", "-", "▶", "●", "…", "▲", "▼",
 };
 static const char *const glyph_ascii[G_COUNT] = {
-    "-", "|", "+", "+", "+", "+", "->", "<-", "X", "+", "!", "X", "*", ".", "-", ">", "*", "...",
+    "-", "|", "+", "+", "+", "+", "->", "<-", "X", "+", "!", "X", "*", ".", "-", ">", "*", "...", "^", "v",
 };
 static const char *const spark_utf8[8] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
 static const char spark_ascii[] = "_.:-=+*#";
@@ -460,14 +460,15 @@ static int findings_list(struct ctx *c, int r, int r_end, int col, int w)
         int x = col + 1;
         x += put_raw(c, r, x, 2, sev_role(f->sev), sev_glyph(c, f->sev));
         x += 1;
-        put(c, r, x, w - (x - col), ROLE_NORMAL, f->title);
+        put_fit(c, r, x, w - (x - col), ROLE_NORMAL, f->title);
         if (i == sel)
             set_role(c, r, col, w, c->ui->pane == PANE_FINDINGS ? ROLE_SELECTED : ROLE_CURRENT);
     }
     return r;
 }
 
-static void finding_detail(struct ctx *c, int r, int r_end, int col, int w)
+/* The selected finding in full from row r; returns the next free row. */
+static int finding_text(struct ctx *c, int r, int r_end, int col, int w)
 {
     const struct model *m = c->m;
     size_t idx[64];
@@ -475,7 +476,7 @@ static void finding_detail(struct ctx *c, int r, int r_end, int col, int w)
     if (n > 64)
         n = 64;
     if (n == 0 || r >= r_end)
-        return;
+        return r;
     size_t sel = (size_t)c->ui->finding_sel < n ? (size_t)c->ui->finding_sel : n - 1;
     const struct finding *f = &m->findings->v[idx[sel]];
     int x = col + put_raw(c, r, col, w, sev_role(f->sev), sev_glyph(c, f->sev));
@@ -501,6 +502,54 @@ static void finding_detail(struct ctx *c, int r, int r_end, int col, int w)
         if (e->detail)
             r = wrap(c, r, r_end, col + 3, w - 3, ROLE_NORMAL, e->detail, 0);
     }
+    return r;
+}
+
+#define DETAIL_MAX_LINES 400
+
+/* The selected finding in rows [r, r_end): laid out on a scratch grid of
+ * the same width, then the lines from ui->detail_top copied in; when it is
+ * longer than its room, the last row says so and which key shows the rest. */
+static void finding_detail(struct ctx *c, int r, int r_end, int col, int w)
+{
+    int h = r_end - r;
+    if (h <= 0 || w <= 0)
+        return;
+    struct view *v = c->v;
+    struct view s = {.rows = DETAIL_MAX_LINES, .cols = v->cols};
+    s.cell = calloc((size_t)s.rows * (size_t)s.cols, sizeof *s.cell);
+    if (!s.cell)
+        return;
+    c->v = &s;
+    int used = finding_text(c, 0, s.rows, col, w);
+    c->v = v;
+    int more = used > h ? used - (h - 1) : 0; /* the last row tells of the rest */
+    int top = c->ui->detail_top < more ? c->ui->detail_top : more;
+    if (top < 0)
+        top = 0;
+    int shown = more ? h - 1 : h;
+    for (int i = 0; i < shown && top + i < used; i++)
+        for (int x = col; x < col + w && x < v->cols; x++) {
+            const struct vcell *from = &s.cell[(size_t)(top + i) * (size_t)s.cols + (size_t)x];
+            struct vcell *to = cell(v, r + i, x);
+            if (to && from->ch[0])
+                *to = *from;
+            else if (to && x > col && !from->ch[0] && from[-1].ch[0])
+                *to = *from; /* the right half of a wide character */
+        }
+    if (more) {
+        char t[96];
+        snprintf(t, sizeof t, "%s lines %d-%d of %d  %s", top < more ? G(c, G_DOWN) : G(c, G_UP), top + 1,
+                 top + shown, used,
+                 top == 0 ? (c->v->wide && c->ui->pane != PANE_FINDINGS ? "Tab to the findings, PgDn: more"
+                                                                          : "PgDn: more")
+                 : top < more ? "PgUp/PgDn"
+                              : "PgUp: back");
+        put_raw(c, r_end - 1, col, w, ROLE_DIM, t);
+    }
+    if (v->detail_max < more)
+        v->detail_max = more;
+    free(s.cell);
 }
 
 static void playbook_pane(struct ctx *c, int r0, int r1, int wide)
@@ -899,12 +948,25 @@ static void overlay(struct ctx *c)
             n++;
         int h = n + 4 < R - 2 ? n + 4 : R - 2;
         int r0 = (R - h) / 2;
+        int room = h - 3; /* keys between the top border and the last two rows */
+        int more = n > room ? n - room : 0;
+        int top = c->ui->help_top < more ? c->ui->help_top : more;
+        if (top < 0)
+            top = 0;
         box(c, r0, x0, h, w, "Keys");
-        for (int i = 0; i < n && r0 + 1 + i < r0 + h - 2; i++) {
-            put_raw(c, r0 + 1 + i, x0 + 2, 10, ROLE_KEY, ui_keys[i].key);
-            put_raw(c, r0 + 1 + i, x0 + 13, w - 15, ROLE_NORMAL, ui_keys[i].what);
+        for (int i = 0; i < room && top + i < n; i++) {
+            put_raw(c, r0 + 1 + i, x0 + 2, 10, ROLE_KEY, ui_keys[top + i].key);
+            put_fit(c, r0 + 1 + i, x0 + 13, w - 15, ROLE_NORMAL, ui_keys[top + i].what);
         }
-        put_raw(c, r0 + h - 2, x0 + 2, w - 4, ROLE_DIM, "any key closes this help");
+        if (more) {
+            char t[96];
+            snprintf(t, sizeof t, "%s keys %d-%d of %d  Up/Down: scroll  any other key closes this help",
+                     top < more ? G(c, G_DOWN) : G(c, G_UP), top + 1, top + room, n);
+            put_raw(c, r0 + h - 2, x0 + 2, w - 4, ROLE_DIM, t);
+        } else {
+            put_raw(c, r0 + h - 2, x0 + 2, w - 4, ROLE_DIM, "any key closes this help");
+        }
+        c->v->help_max = more;
         return;
     }
     case MODAL_QUIT: {
@@ -979,6 +1041,19 @@ struct view view_build(const struct model *m, const struct ui_state *ui, int row
     overlay(&c);
     buf_free(&c.tmp);
     return v;
+}
+
+void view_feedback(const struct view *v, struct ui_state *ui)
+{
+    if (v->page > 0)
+        ui->page = v->page;
+    ui->detail_max = v->detail_max;
+    ui->wide = v->wide;
+    ui->help_max = v->help_max;
+    if (ui->detail_top > ui->detail_max)
+        ui->detail_top = ui->detail_max;
+    if (ui->help_top > ui->help_max)
+        ui->help_top = ui->help_max;
 }
 
 void view_free(struct view *v)

@@ -43,12 +43,17 @@ struct view {
     struct vcell *cell; /* rows * cols; NULL when out of memory */
     int page;           /* rows of the packet view (PgUp/PgDn step) */
     int wide;           /* the wide layout was used */
+    int detail_max;     /* lines of the finding's text below the room it has (its scroll range) */
+    int help_max;       /* keys of the help below the room it has */
 };
 
 /* Lays the console out for a rows x cols terminal.  On out of memory the
  * view has cell == NULL (draw_view then draws nothing). */
 struct view view_build(const struct model *m, const struct ui_state *ui, int rows, int cols);
 void view_free(struct view *v);
+/* What the interaction state needs to know of the last view (the packet
+ * page, the scroll ranges of the finding's text and the help). */
+void view_feedback(const struct view *v, struct ui_state *ui);
 
 /* Row r as text (UTF-8, trailing blanks removed) appended to out.  0 / -1. */
 int view_row_text(const struct view *v, int r, struct buf *out);

@@ -612,7 +612,25 @@ static void test_view_80x24_playbook_shows_step2_failure_with_finding(void **sta
     assert_non_null(strstr(t, "ESP A->B: 10 of 10 packets lost, B->A: none lost"));
     assert_non_null(strstr(t, "reach.esp_lost_a_to_b"));
     assert_non_null(strstr(t, "Decision: UDP/4500 from A never reaches B"));
-    assert_non_null(strstr(t, "gw-b: tcpdump -i eth0 udp port 4500"));
+    assert_non_null(strstr(t, "gw-a: tcpdump -i eth0 udp port 4500"));
+    /* the rest of the evidence is one PgDn away, and the screen says so */
+    assert_non_null(strstr(t, "PgDn: more"));
+    assert_null(strstr(t, "gw-b: tcpdump -i eth0 udp port 4500"));
+    {
+        struct ui_state ui = f->ui;
+        view_feedback(&v, &ui);
+        assert_true(ui.detail_max > 0);
+        assert_int_equal(tui_handle_key(&ui, &f->m, UK_NPAGE), TUI_HANDLED | TUI_REDRAW);
+        struct view v2 = view_build(&f->m, &ui, 24, 80);
+        char *t2 = text_of(&v2);
+        assert_non_null(strstr(t2, "gw-b: tcpdump -i eth0 udp port 4500"));
+        assert_non_null(strstr(t2, "SPI c1a2b3c4: nothing received"));
+        assert_non_null(strstr(t2, "PgUp: back"));
+        free(t2);
+        view_free(&v2);
+        tui_handle_key(&ui, &f->m, UK_PPAGE);
+        assert_int_equal(ui.detail_top, 0);
+    }
     /* header: conn, transport, NAT side, daemons and states */
     assert_non_null(strstr(t, "conn net-net"));
     assert_non_null(strstr(t, "ESP-in-UDP/4500"));
@@ -794,6 +812,24 @@ static void test_view_ascii_fallback_prints_only_ascii(void **state)
     int col;
     assert_true(view_find(&v, 0, "X LOST", &col) > 0);
     assert_true(view_find(&v, 0, "<-", &col) > 0);
+    view_free(&v);
+}
+
+/* A finding title longer than the list is cut with an ellipsis (it is there
+ * in full in the detail below), not chopped mid-word without a sign. */
+static void test_view_a_long_finding_title_is_cut_with_an_ellipsis(void **state)
+{
+    struct fx *f = *state;
+    findings_add(&f->fs, "reach.long", STEP_REACH, SEV_INFO, NULL,
+                 "gw-a (behind NAT) keepalive configured; shortest UDP timeout seen 30 s (nf_conntrack_udp_timeout)");
+    struct view v = view_build(&f->m, &f->ui, 24, 80);
+    int col;
+    int r = view_find(&v, 0, "gw-a (behind NAT) keepalive", &col);
+    assert_true(r > 0);
+    char *row = row_of(&v, r);
+    size_t n = strlen(row);
+    assert_true(n > 3 && !strcmp(row + n - strlen("…"), "…"));
+    free(row);
     view_free(&v);
 }
 
@@ -1022,6 +1058,41 @@ static void test_help_lists_every_key(void **state)
     assert_int_equal(f->ui.modal, MODAL_NONE);
 }
 
+/* At the smallest terminal the console accepts, the help does not fit: it
+ * says so, and Up/Down scroll it until the last key; any other key closes it. */
+static void test_help_scrolls_to_every_key_on_a_small_terminal(void **state)
+{
+    struct fx *f = *state;
+    tui_handle_key(&f->ui, &f->m, '?');
+    int n = 0;
+    while (ui_keys[n].key)
+        n++;
+    int seen[64] = {0};
+    for (int step = 0; step < n; step++) {
+        struct view v = view_build(&f->m, &f->ui, 16, 60);
+        char *t = text_of(&v);
+        if (step == 0)
+            assert_non_null(strstr(t, "Up/Down: scroll"));
+        for (int i = 0; i < n && i < 64; i++) {
+            /* the start of each description (cut with an ellipsis when long) */
+            char head[24];
+            snprintf(head, sizeof head, "%.20s", ui_keys[i].what);
+            seen[i] |= strstr(t, head) != NULL;
+        }
+        free(t);
+        view_feedback(&v, &f->ui);
+        view_free(&v);
+        assert_true(f->ui.help_max > 0);
+        assert_int_equal(tui_handle_key(&f->ui, &f->m, UK_DOWN), TUI_HANDLED | TUI_REDRAW);
+        assert_int_equal(f->ui.modal, MODAL_HELP);
+    }
+    for (int i = 0; i < n && i < 64; i++)
+        assert_true(seen[i]);
+    assert_int_equal(f->ui.help_top, f->ui.help_max);
+    tui_handle_key(&f->ui, &f->m, 'z');
+    assert_int_equal(f->ui.modal, MODAL_NONE);
+}
+
 static void test_selection_follows_the_principal_finding_until_the_user_moves(void **state)
 {
     struct fx *f = *state;
@@ -1062,6 +1133,7 @@ int main(void)
         T(test_view_200x50_shows_both_ends_and_playbook_at_once),
         T(test_view_step_titles_never_push_the_status_out_at_80x24_120x40_200x60),
         T(test_view_ascii_fallback_prints_only_ascii),
+        T(test_view_a_long_finding_title_is_cut_with_an_ellipsis),
         T(test_view_remote_text_cannot_reach_the_terminal_raw),
         T(test_view_too_small_terminal_says_so),
         T(test_view_failed_peer_is_shown_while_the_other_goes_on),
@@ -1074,6 +1146,7 @@ int main(void)
         T(test_keys_host_key_needs_an_explicit_yes),
         T(test_keys_scroll_back_and_follow),
         T(test_help_lists_every_key),
+        T(test_help_scrolls_to_every_key_on_a_small_terminal),
         T(test_selection_follows_the_principal_finding_until_the_user_moves),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
