@@ -520,6 +520,8 @@ static void finding_detail(struct ctx *c, int r, int r_end, int col, int w)
     s.cell = calloc((size_t)s.rows * (size_t)s.cols, sizeof *s.cell);
     if (!s.cell)
         return;
+    for (size_t i = 0; i < (size_t)s.rows * (size_t)s.cols; i++)
+        strcpy(s.cell[i].ch, " "); /* "" is the right half of a wide character: never a blank */
     c->v = &s;
     int used = finding_text(c, 0, s.rows, col, w);
     c->v = v;
@@ -530,12 +532,9 @@ static void finding_detail(struct ctx *c, int r, int r_end, int col, int w)
     int shown = more ? h - 1 : h;
     for (int i = 0; i < shown && top + i < used; i++)
         for (int x = col; x < col + w && x < v->cols; x++) {
-            const struct vcell *from = &s.cell[(size_t)(top + i) * (size_t)s.cols + (size_t)x];
             struct vcell *to = cell(v, r + i, x);
-            if (to && from->ch[0])
-                *to = *from;
-            else if (to && x > col && !from->ch[0] && from[-1].ch[0])
-                *to = *from; /* the right half of a wide character */
+            if (to)
+                *to = s.cell[(size_t)(top + i) * (size_t)s.cols + (size_t)x];
         }
     if (more) {
         char t[96];

@@ -2,9 +2,11 @@
 # The console end to end, under tmux, on a lab instance of its own with
 # esp-drop-to-b injected: what a person sees (tmux capture-pane -p) and what
 # the keys do.  Asserts: an unknown host key is shown with its fingerprint and
-# written to known_hosts only after 'y'; step 2 turns to failure with the
+# written to known_hosts only after 'y' (that console runs in the C locale:
+# an ASCII-only screen); step 2 turns to failure with the
 # finding reach.esp_lost_a_to_b; the loss is marked on B's side (the
-# receiving side); navigation, filters, export; resizing keeps a clean
+# receiving side); navigation, re-run, filters, the finding's evidence one
+# PgDn away at 80x24, export; resizing keeps a clean
 # screen; gw-b's management link cut mid-capture (nft drop on its mgmt0) and
 # restored: gw-a's capture goes on (what it sends meanwhile is "not
 # capturing" at gw-b, not lost), gw-b is shown DISCONNECTED, a bundle
@@ -69,11 +71,12 @@ wait_gone() {
 }
 keys() { tmux -L "$sock" send-keys -t "$@"; }
 # start SESSION COLS ROWS ARGS...: the console inside the lab's console namespace
+# (locale C.UTF-8, or $TS_LOCALE_ENV, e.g. LC_ALL=C)
 start() {
     local s=$1 x=$2 y=$3
     shift 3
     tmux -L "$sock" new-session -d -s "$s" -x "$x" -y "$y" \
-        "cd $work && env LANG=C.UTF-8 TMPDIR=$work/tmp $natlab exec $bin gw-a gw-b $*; echo CONSOLE-EXIT=\$?; sleep 600"
+        "cd $work && env LANG=C.UTF-8 ${TS_LOCALE_ENV:-} TMPDIR=$work/tmp $natlab exec $bin gw-a gw-b $*; echo CONSOLE-EXIT=\$?; sleep 600"
 }
 # tcpdump processes inside this lab's gateways
 lab_tcpdumps() {
@@ -102,10 +105,12 @@ command -v tmux >/dev/null || { echo "FAIL: tmux missing"; exit 1; }
 mkdir -p "$work/tmp"
 "$natlab" up >/dev/null || { echo "FAIL: the lab did not come up"; exit 1; }
 
-# ---- host keys: asked, shown, written only on y --------------------------------
+# ---- host keys: asked, shown, written only on y (in the C locale) ----------------
 : >"$work/kh"
-start hk 100 30 --known-hosts "$work/kh" --no-capture --no-diagnose
+TS_LOCALE_ENV=LC_ALL=C start hk 100 30 --known-hosts "$work/kh" --no-capture --no-diagnose
 check "an unknown host key is shown with its fingerprint" 'wait_for hk "Unknown host key" 60 && grep -Eq "SHA256:[A-Za-z0-9+/]{43}" <<<"$screen"'
+check "not a UTF-8 locale: ASCII box drawing, no byte above 127 on the screen" \
+      'grep -q "+- Unknown host key -" <<<"$screen" && ! LC_ALL=C grep -q "[^ -~]" <<<"$screen"'
 keys hk c Enter x
 sleep 1
 check "other keys do not accept the host key" '[ ! -s "$work/kh" ]'
@@ -146,6 +151,9 @@ keys main 4
 check "4 selects step 4" 'wait_for main "Playbook: step 4 MTU" 5'
 keys main Down
 check "Down moves to step 5" 'wait_for main "Playbook: step 5 Proposals" 5'
+wait_gone main "● running" 120 # r waits for the diagnosis to finish
+keys main 3 r
+check "r re-runs the selected step" 'wait_for main "re-running step 3" 10'
 keys main 2 l
 check "l filters lost packets only" 'wait_for main "filter: lost-only" 5'
 rows=$(grep -cE "^ +[0-9]+\.[0-9]{3} " <<<"$screen")
@@ -167,6 +175,10 @@ check "80x24 after a resize: the tabbed layout" 'wait_for main "Playbook +Packet
 check "80x24: 24 rows, none wider than 80" '[ "$(wc -l <<<"$screen")" -le 24 ] && [ "$(width)" -le 80 ]'
 check "80x24: header, totals and keys on screen" 'head -1 <<<"$screen" | grep -q "conn site" && grep -q "A→B sent" <<<"$screen" && tail -1 <<<"$screen" | grep -q "?:help"'
 printf '%s\n' "$screen" >"$work/screen-80x24.txt"
+check "80x24: the finding's text goes on below its room (PgDn: more)" 'wait_for main "PgDn: more" 10'
+keys main NPage
+check "80x24: PgDn shows the finding's evidence" 'wait_for main "both: capture A\+B" 5 && grep -q "PgUp" <<<"$screen"'
+printf '%s\n' "$screen" >"$work/screen-80x24-evidence.txt"
 keys main Tab Tab
 check "80x24: Tab shows the packets with the loss on B's side" 'wait_for main "LOST #" 10 && [ "$(awk -v l="$(grep -m1 "LOST #" <<<"$screen")" "BEGIN { print index(l, \"LOST #\") }")" -gt 40 ]'
 printf '%s\n' "$screen" >"$work/screen-80x24-packets.txt"
@@ -228,7 +240,9 @@ while [ $SECONDS -lt $end ] && [ "$(lab_tcpdumps)" != 0 ]; do sleep 0.5; done
 check "no tcpdump left on the gateways" '[ "$(lab_tcpdumps)" = 0 ]'
 
 if [ -n "${TS_SCREENS_DIR:-}" ]; then
-    cp "$work"/screen-*.txt "$TS_SCREENS_DIR"/ 2>/dev/null
+    for f in "$work"/screen-*.txt; do
+        [ -e "$f" ] && cp "$f" "$TS_SCREENS_DIR/console-${f##*/screen-}"
+    done
 fi
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]

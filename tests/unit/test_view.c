@@ -142,6 +142,21 @@ static char *row_of(const struct view *v, int r)
     return buf_take(&b);
 }
 
+/* Every cell is a character, or the right half ("") of a wide one: an empty
+ * cell anywhere else is skipped by draw_view and leaves what the terminal
+ * showed there before. */
+static void assert_cells_well_formed(const struct view *v)
+{
+    for (int r = 0; r < v->rows; r++)
+        for (int x = 0; x < v->cols; x++) {
+            const struct vcell *k = &v->cell[(size_t)r * (size_t)v->cols + (size_t)x];
+            if (k->ch[0])
+                continue;
+            assert_true(x > 0);
+            assert_true((unsigned char)k[-1].ch[0] >= 0xe0); /* a 3- or 4-byte (possibly wide) character */
+        }
+}
+
 /* ---- timeline ---- */
 
 static void test_timeline_matches_esp_across_ends_and_counts_loss_per_direction(void **state)
@@ -597,6 +612,7 @@ static void test_view_80x24_playbook_shows_step2_failure_with_finding(void **sta
 {
     struct fx *f = *state;
     struct view v = view_build(&f->m, &f->ui, 24, 80);
+    assert_cells_well_formed(&v);
     assert_non_null(v.cell);
     assert_false(v.wide);
     char *t = text_of(&v);
@@ -622,6 +638,7 @@ static void test_view_80x24_playbook_shows_step2_failure_with_finding(void **sta
         assert_true(ui.detail_max > 0);
         assert_int_equal(tui_handle_key(&ui, &f->m, UK_NPAGE), TUI_HANDLED | TUI_REDRAW);
         struct view v2 = view_build(&f->m, &ui, 24, 80);
+        assert_cells_well_formed(&v2);
         char *t2 = text_of(&v2);
         assert_non_null(strstr(t2, "gw-b: tcpdump -i eth0 udp port 4500"));
         assert_non_null(strstr(t2, "SPI c1a2b3c4: nothing received"));
