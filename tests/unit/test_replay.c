@@ -145,6 +145,73 @@ static void test_offline_session_reads_the_recorded_captures(void **state)
     bundle_free(b);
 }
 
+/* A diagnosis whose step 5 was re-run: the re-run's outputs (run 1) answer
+ * only the re-run, the first run's (run 0, superseded for step 5) only the
+ * first run.  gw-b's connections as re-read say a CHILD_SA rekey of 600 s
+ * (was 3600): step 5 of the recomputed findings judges that; steps 1-4 stay
+ * those of the first run; nothing recorded is left unused. */
+static void test_offline_session_reruns_a_step_on_that_runs_outputs(void **state)
+{
+    (void)state;
+    struct bundle *b = open_sample("esp-drop-to-b");
+    struct diag_record r;
+    struct err e = {0};
+    assert_int_equal(replay_record(b, &r, &e), 0);
+    struct diag_raw *raws = calloc(r.n_raws + 2, sizeof *raws);
+    assert_non_null(raws);
+    memcpy(raws, r.raws, r.n_raws * sizeof *raws);
+    size_t n = r.n_raws;
+    char *edited = NULL;
+    for (size_t i = 0; i < r.n_raws; i++) {
+        if (strcmp(raws[i].what, "swanctl --list-conns --raw"))
+            continue;
+        raws[n] = raws[i];
+        raws[n].run = 1;
+        raws[n].step = STEP_TIMERS;
+        if (raws[i].side == 1) {
+            const char *o = raws[i].output, *at = strstr(o, "rekey_time=3600");
+            assert_non_null(at);
+            edited = malloc(strlen(o) + 1);
+            assert_non_null(edited);
+            snprintf(edited, strlen(o) + 1, "%.*srekey_time=600%s", (int)(at - o), o, at + strlen("rekey_time=3600"));
+            raws[n].output = edited;
+        }
+        n++;
+    }
+    assert_int_equal(n, r.n_raws + 2);
+    struct diag_record_run rerun = {.step = STEP_TIMERS};
+    struct diag_record rr = r;
+    rr.raws = raws;
+    rr.n_raws = n;
+    rr.reruns = &rerun;
+    rr.n_reruns = 1;
+    struct diag_opts o;
+    replay_options(b, &o);
+    struct diag_session *s = diag_new_offline(&rr, &o, &e);
+    assert_non_null(s);
+    assert_int_equal(diag_start(s, &e), 0);
+    assert_true(diag_done(s));
+    assert_int_equal(diag_unused_records(s), 0);
+    assert_int_equal(diag_run_count(s), 2);
+    assert_int_equal(diag_run_step(s, 1), STEP_TIMERS);
+    const struct findings *fs = diag_findings(s), *saved = bundle_findings(b);
+    assert_non_null(find(fs, "timers.lifetime_mismatch"));
+    assert_null(find(saved, "timers.lifetime_mismatch"));
+    for (size_t i = 0; i < saved->n; i++)
+        if (saved->v[i].step < STEP_TIMERS)
+            assert_non_null(find(fs, saved->v[i].id));
+    /* the re-run's outputs are kept as run 1 */
+    size_t in_run1 = 0;
+    for (size_t i = 0; i < diag_raw_count(s); i++)
+        in_run1 += diag_raw_get(s, i)->run == 1;
+    assert_int_equal(in_run1, 2);
+    diag_free(s);
+    free(edited);
+    free(raws);
+    replay_record_free(&r);
+    bundle_free(b);
+}
+
 static void test_replay_json_diff_names_the_first_difference(void **state)
 {
     (void)state;
@@ -177,6 +244,7 @@ int main(void)
         cmocka_unit_test(test_offline_session_finds_the_sample_principal_finding),
         cmocka_unit_test(test_offline_session_parses_the_recorded_outputs),
         cmocka_unit_test(test_offline_session_reads_the_recorded_captures),
+        cmocka_unit_test(test_offline_session_reruns_a_step_on_that_runs_outputs),
         cmocka_unit_test(test_replay_json_diff_names_the_first_difference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
