@@ -97,6 +97,7 @@ struct console {
     struct findings none;
     char workdir[256];      /* the pcaps while the console runs (removed at exit) */
     char diagdir[300];      /* the diagnosis's own pcaps (workdir/diag) */
+    struct console_export_job *export_job; /* `e` writing in a child process, NULL: none */
     struct bundle_raw *raws; /* outputs of the console's own commands, for the bundle */
     size_t n_raws;
 #if CONSOLE_HAVE_SESSION
@@ -674,14 +675,27 @@ static void export_bundle(struct console *c)
                 .command = rcmd_line(s->cap_cmd), .output = running, .output_len = sizeof running - 1,
                 .exit_status = -1, .error = "still running", .started = in.window[i][0], .ended = in.window[i][1]};
     }
-    char dir[200];
-    bool full = false;
-    if (console_export(&in, dir, sizeof dir, &full, &e) != 0)
+    /* written by a child process: the console goes on meanwhile (export_check) */
+    c->export_job = console_export_start(&in, &e);
+    if (!c->export_job)
         say(c, "export failed: %s", e.msg);
     else
-        say(c, "evidence bundle written: %s (and %s.tar.gz)%s", dir, dir,
-            full ? "" : "; the diagnosis had not finished: its findings cannot be recomputed");
+        say(c, "writing the evidence bundle...");
     free(raws);
+}
+
+/* The export has ended: its message. */
+static void export_check(struct console *c, int wait)
+{
+    char msg[sizeof c->message];
+    if (!c->export_job)
+        return;
+    if (wait)
+        console_export_finish(c->export_job, msg, sizeof msg);
+    else if (!console_export_poll(c->export_job, msg, sizeof msg))
+        return;
+    c->export_job = NULL;
+    say(c, "%s", msg);
 }
 
 static void workdir_make(struct console *c)
@@ -786,6 +800,8 @@ static void do_action(struct console *c, int action)
     case ACT_EXPORT:
         if (c->m.export_unavailable)
             say(c, "export unavailable: %s", c->m.export_unavailable);
+        else if (c->export_job)
+            say(c, "the evidence bundle is still being written");
         else
             export_bundle(c);
         break;
@@ -1006,6 +1022,7 @@ int console_run(const struct console_opts *o)
         }
         if (timeline_settle(c->tl, real_ns(), GRACE_NS))
             c->dirty = 1;
+        export_check(c, 0);
         if (c->key_dirty || (c->dirty && now - c->last_draw_ms >= FRAME_MS))
             draw(c);
 
@@ -1044,6 +1061,7 @@ int console_run(const struct console_opts *o)
             c->dirty = 1;
     }
     shutdown_remote(c);
+    export_check(c, 1); /* a bundle being written is finished before its captures go */
     endwin();
 out:
 #if CONSOLE_HAVE_SESSION

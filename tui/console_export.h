@@ -37,4 +37,18 @@ struct console_export_in {
 int console_export(const struct console_export_in *in, char *dir, size_t dir_size, bool *recomputable,
                    struct err *e);
 
+/* The same in a child process (fork; no thread), so that the console goes on
+ * drawing and reading both captures while the bundle is written (seconds for
+ * big captures: tests/bench/bundle_export.c).  The captures are taken as they
+ * are now: the child copies the first bytes of each (their size at the call,
+ * after the caller flushed them) before the console appends more.  NULL on
+ * error (in e). */
+struct console_export_job;
+struct console_export_job *console_export_start(const struct console_export_in *in, struct err *e);
+/* 1 when the export has ended (its message, "evidence bundle written: ..."
+ * or "export failed: ...", in msg; the job is freed), 0 while it runs. */
+int console_export_poll(struct console_export_job *j, char *msg, size_t size);
+/* Waits for the export to end (at quit), then as console_export_poll. */
+void console_export_finish(struct console_export_job *j, char *msg, size_t size);
+
 #endif
