@@ -48,6 +48,15 @@ static const struct probe_spec probes[PROBE_COUNT] = {
      "if ipsec --version 2>/dev/null | grep -q Libreswan; then ipsec whack --trafficstatus; "
      "else echo 'no Libreswan ipsec'; exit 127; fi",
      true},
+    /* pluto writes to the logfile= of config setup when set, else to syslog
+     * (the journal of ipsec.service) */
+    [PROBE_LSW_LOG] = {PROBE_LSW_LOG, 1, "pluto log (last 400 lines)",
+     "if ipsec --version 2>/dev/null | grep -q Libreswan; then "
+     "f=$(sed -n 's/^[[:space:]]*logfile[[:space:]]*=[[:space:]]*//p' \"${IPSEC_CONF:-/etc/ipsec.conf}\" "
+     "2>/dev/null | tail -n 1 | tr -d '\"'); if [ -n \"$f\" ] && [ -r \"$f\" ]; then tail -n 400 \"$f\"; "
+     "else journalctl -q --no-pager -n 400 -u ipsec 2>/dev/null; fi; "
+     "else echo 'no Libreswan ipsec'; exit 127; fi",
+     true},
 };
 
 const struct probe_spec *collect_probe(enum probe_kind k)
@@ -788,6 +797,19 @@ void collect_parse(struct collect_side *s, enum probe_kind k, int status, int er
     case PROBE_LSW_TRAFFIC:
         collect_libreswan(s, k, status, err_code, text, len, errtext);
         return;
+    case PROBE_LSW_LOG:
+        /* exit 127: no Libreswan; a strongSwan peer's log is charon's */
+        if ((ran && status == 127) || (s->f.daemon && !strcmp(s->f.daemon, "strongswan")))
+            return;
+        if (!ran || status != 0) {
+            if (s->lsw_state == LSW_RUNNING)
+                collect_gap(s, ps->step, ps->what, reason_of(status, err_code, errtext));
+            return;
+        }
+        from_log(s, k, text, len);
+        s->f.logs.window_s = -1;
+        s->lsw_log = s->f.logs.known;
+        return;
     default:
         break;
     }
@@ -814,6 +836,8 @@ parse:
         parse_fw(s, k, text, len);
         break;
     case PROBE_LOG:
+        if (s->lsw_log)
+            break; /* a Libreswan peer: pluto's log is read, charon's journal is empty */
         from_log(s, k, text, len);
         s->f.logs.window_s = -1;
         break;

@@ -34,6 +34,8 @@ enum probe_kind {
     PROBE_BATCH,     /* several of the above in one command (playbook/batch.h) */
     PROBE_LSW_STATUS,  /* ipsec whack --status (Libreswan), exit 127 where no Libreswan */
     PROBE_LSW_TRAFFIC, /* ipsec whack --trafficstatus (Libreswan) */
+    PROBE_LSW_LOG,     /* pluto's recent log: logfile= of ipsec.conf, else the journal (-u ipsec);
+                        * exit 127 where no Libreswan */
     PROBE_COUNT
 };
 
@@ -72,6 +74,7 @@ struct collect_side {
     const struct libreswan_conn_x *lsw_x;
     size_t n_lsw_x;
     enum { LSW_UNKNOWN, LSW_ABSENT, LSW_NOT_RUNNING, LSW_RUNNING } lsw_state;
+    bool lsw_log;          /* pluto's log was read: charon's (empty there) does not replace it */
     struct strpool pool;   /* lives as long as the side */
     struct peer_facts f;
 };

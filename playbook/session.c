@@ -726,7 +726,7 @@ static void start_collect(struct diag_session *s)
 {
     static const enum probe_kind first[] = {PROBE_SAS, PROBE_CONNS, PROBE_LOG_SIZE, PROBE_LSW_STATUS,
                                             PROBE_LSW_TRAFFIC};
-    static const enum probe_kind as_root[] = {PROBE_SS, PROBE_NFT, PROBE_IPT, PROBE_LOG};
+    static const enum probe_kind as_root[] = {PROBE_SS, PROBE_NFT, PROBE_IPT, PROBE_LOG, PROBE_LSW_LOG};
     static const enum probe_kind as_user[] = {PROBE_SWCONF, PROBE_SYSCTL};
     for (int i = 0; i < 2; i++) {
         if (!side_ok(s, i))

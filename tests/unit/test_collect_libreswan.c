@@ -314,13 +314,16 @@ static void test_mixed_strongswan_libreswan_pair(void **state)
     side_free(e);
 }
 
-/* pluto's own log (logfile=, the same UML run) read by the log probe: the
- * missing Child SA is put down to TS_UNACCEPTABLE, with the log line */
+/* pluto's own log (logfile=, the same UML run) read by the pluto log probe;
+ * charon's journal, empty there, does not replace it: the missing Child SA is
+ * put down to TS_UNACCEPTABLE, with the log line */
 static void test_libreswan_pluto_log_names_ts_unacceptable(void **state)
 {
     struct collect_side *w = lsw_side("west", "natt", "west"), *e = lsw_side("east", "natt", "east");
-    feed(w, PROBE_LOG, "libreswan/real/natt.west.pluto.log");
-    feed(e, PROBE_LOG, "libreswan/real/natt.east.pluto.log");
+    feed(w, PROBE_LSW_LOG, "libreswan/real/natt.west.pluto.log");
+    feed(e, PROBE_LSW_LOG, "libreswan/real/natt.east.pluto.log");
+    feed_text(w, PROBE_LOG, 0, "");
+    feed_text(e, PROBE_LOG, 0, "");
     assert_true(w->f.logs.known);
     assert_int_equal(w->f.logs.ts_unacceptable, 1);
     assert_true(w->f.logs.retransmits >= 10);
@@ -347,13 +350,22 @@ static void test_libreswan_pluto_log_names_ts_unacceptable(void **state)
 static void test_libreswan_pluto_log_counts_refusals_and_give_up(void **state)
 {
     struct collect_side *w = side_new("west");
-    feed(w, PROBE_LOG, "libreswan/netns/west.pluto.log");
+    feed(w, PROBE_LSW_LOG, "libreswan/netns/west.pluto.log");
     assert_true(w->f.logs.known);
     assert_true(w->f.logs.no_proposal_chosen >= 1);
     assert_true(w->f.logs.auth_failed >= 1);
     assert_true(w->f.logs.dpd_dead >= 2);   /* noprop and gone gave up */
     assert_int_equal(w->f.n_gaps, 0);
     side_free(w);
+    /* a strongSwan peer: the pluto log probe exits 127, no gap, charon's log stays */
+    struct collect_side *c = side_new("gw-a");
+    feed(c, PROBE_SAS, "swanctl/swanctl-list-sas-raw.gw-a.txt");
+    feed(c, PROBE_LOG, "charon/charon-filelog.gw-a.log");
+    feed_text(c, PROBE_LSW_LOG, 127, "no Libreswan ipsec");
+    assert_true(c->f.logs.known);
+    assert_int_equal(c->f.logs.ts_unacceptable, 1);
+    assert_int_equal(c->f.n_gaps, 0);
+    side_free(c);
 }
 
 int main(void)
