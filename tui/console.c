@@ -272,7 +272,9 @@ static void sas_done(struct rcmd *cmd, void *ud)
             sa_fact_free(&f);
         }
     } else if (!s->have_sas) {
-        copy(s->daemon, sizeof s->daemon, "");
+        /* sudo refused: swanctl could not be asked, which says nothing of the
+         * daemon (not "no IKE daemon found") */
+        copy(s->daemon, sizeof s->daemon, r->err.code == ERR_SUDO ? "sudo refused" : "");
     }
     s->sas_cmd = NULL;
     s->sas_tried = 1;

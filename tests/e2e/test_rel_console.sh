@@ -6,8 +6,8 @@
 #    looked for among each gateway namespace's pids (`ip netns pids`).
 #  - sudo refused on gw-b, tcpdump missing on gw-a: the end concerned says so, the other end's
 #    capture goes on, nothing crashes.
-#  - a slow management link (tbf 8 kbit/s on gw-b's mgmt0): keys still answered at once, the slow
-#    end's commands end by their time limits, not by a hang.
+#  - a slow management link (tbf 8 kbit/s on gw-b's mgmt0) during a capture: keys still answered at
+#    once, the captures end by their limit, not by a hang; nothing left behind.
 # One lab for the whole script (own NATLAB_ID), always taken down; every wait is bounded.
 # Args: tunnelscope binary, source dir.  Needs root (network namespaces) and tmux.
 set -u
@@ -121,13 +121,64 @@ for sig in KILL TERM HUP; do
     # catch one alive on a gateway, then signal at once
     live=
     wait_until 150 'live=$(sweep_pings); [ -n "$live" ]'
-    check "sweep, SIG$sig: a DF ping of the sweep runs on a gateway when the signal is sent (pid $live)" '[ -n "$live" ]' ||
+    check "sweep, SIG$sig: a DF ping of the sweep runs on a gateway when the signal is sent (pid $(echo $live))" '[ -n "$live" ]' ||
         { grab "$s"; show_screen; }
     t0=$(now)
     kill_console "$s" "$sig"
     after_kill "sweep, SIG$sig" "$s" 5 "$t0"
 done
 for g in gw-a gw-b; do "$natlab" gw $g nft delete table inet rcsweep; done
+
+# ---- sudo refused on gw-b, then tcpdump missing on gw-a, while the console runs ------------
+"$natlab" gw gw-b sh -c 'printf "Defaults !syslog\n" > /run/ts-sudoers && chmod 440 /run/ts-sudoers &&
+    mount --bind /run/ts-sudoers /etc/sudoers'
+start nosudo --no-diagnose --capture-limit 30
+check "sudo refused on gw-b: the console says so for gw-b" 'wait_for nosudo "gw-b: capture ended: sudo refused on gw-b" 60' || show_screen
+check "sudo refused on gw-b: gw-b's header says sudo refused, not 'no IKE daemon found'" \
+      'wait_for nosudo "B gw-b +sudo refused" 15 && ! grep -q "no IKE daemo" <<<"$screen"' || show_screen
+check "sudo refused on gw-b: gw-a's capture still runs" '[ -n "$(ns_procs gw-a tcpdump)" ] && grep -Eq "A gw-a +strongswan +IKE ESTABLISHED" <<<"$screen"'
+keys nosudo q y
+check "sudo refused on gw-b: q y quits with status 0 (no crash)" 'wait_for nosudo "CONSOLE-EXIT=0" 20' || show_screen
+"$natlab" gw gw-b umount /etc/sudoers
+tmux -L "$sock" kill-session -t nosudo
+hide gw-a /usr/bin tcpdump
+start notcpdump --no-diagnose --capture-limit 30
+check "tcpdump missing on gw-a: the console names gw-a and tcpdump" \
+      'wait_for notcpdump "gw-a: capture ended: command not found on gw-a: .*tcpdump" 60' || show_screen
+check "tcpdump missing on gw-a: gw-b's capture still runs, both ends connected" \
+      'wait_until 50 "[ -n \"\$(ns_procs gw-b tcpdump)\" ]" && grep -Eq "B gw-b +strongswan +IKE ESTABLISHED" <<<"$screen" && grep -Eq "A gw-a +strongswan" <<<"$screen"'
+keys notcpdump q y
+check "tcpdump missing on gw-a: q y quits with status 0 (no crash)" 'wait_for notcpdump "CONSOLE-EXIT=0" 20' || show_screen
+tmux -L "$sock" kill-session -t notcpdump
+unhide gw-a /usr/bin
+grep -Eq "AddressSanitizer|runtime error" "$work/nosudo.err" "$work/notcpdump.err" && { echo "FAIL: sanitizer report"; failn=$((failn + 1)); }
+wait_until 50 both_clean
+check "after both: nothing of ours left on the gateways" both_clean
+
+# ---- a slow management link (tbf 8 kbit/s on gw-b's mgmt0) while the console captures ----------
+start slow --no-diagnose --capture-limit 10
+wait_for slow "capture running" 60
+"$natlab" gw gw-b tc qdisc add dev mgmt0 root tbf rate 8kbit burst 2kb latency 2s
+slowest=0
+for _ in 1 2 3 4 5; do
+    sleep 3
+    t0=$(now)
+    keys slow '?'
+    wait_for slow "export the evidence bundle" 3
+    t1=$(now)
+    keys slow z
+    slowest=$(awk -v a="$(elapsed "$t0" "$t1")" -v m="$slowest" 'BEGIN { print (a > m ? a : m) }')
+done
+echo "   slow link: the slowest answer to '?' took $slowest s (tmux polling included)"
+check "slow link: every key answered within 2 s" 'lt "$slowest" 2'
+check "slow link: the captures end by their limit (capture stopped), the console still runs" \
+      'wait_for slow "capture stopped" 40 && [ -n "$(console_pid)" ]' || show_screen
+"$natlab" gw gw-b tc qdisc del dev mgmt0 root
+keys slow q
+check "slow link: q quits with status 0 (no crash)" 'wait_for slow "CONSOLE-EXIT=0" 30' || show_screen
+grep -Eq "AddressSanitizer|runtime error" "$work/slow.err" && { echo "FAIL: slow: sanitizer report"; failn=$((failn + 1)); }
+wait_until 100 both_clean
+check "slow link: nothing of ours left on the gateways" both_clean
 
 echo "$pass passed, $failn failed"
 [ "$failn" = 0 ]
