@@ -1,6 +1,8 @@
 #include "probes/fact.h"
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *tri_name(enum tri t)
@@ -77,6 +79,23 @@ int fact_parse_hex_u64(const char *s, size_t len, uint64_t *out)
     }
     *out = v;
     return 0;
+}
+
+void *fact_grow(void **arr, size_t n, size_t sz)
+{
+    /* the capacity is implied by n: 0, then 8, then the next power of two */
+    if (n == 0 || (n >= 8 && (n & (n - 1)) == 0)) {
+        size_t cap = n == 0 ? 8 : n * 2;
+        if (cap > SIZE_MAX / sz)
+            return NULL;
+        void *p = realloc(*arr, cap * sz);
+        if (!p)
+            return NULL;
+        *arr = p;
+    }
+    void *el = (char *)*arr + n * sz;
+    memset(el, 0, sz);
+    return el;
 }
 
 int fact_copy(char *dst, size_t n, const char *s, size_t len)

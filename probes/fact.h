@@ -66,6 +66,12 @@ int fact_parse_hex_u64(const char *s, size_t len, uint64_t *out);
 /* Copies s[0..len) into dst of size n; -1 when it does not fit (dst is then
  * the truncated text, still NUL-terminated). */
 int fact_copy(char *dst, size_t n, const char *s, size_t len);
+/* Room for element n (the n+1th) in *arr, an array of n elements of size sz
+ * grown only by this function (emptied by free + NULL + n = 0): its capacity
+ * doubles (8, 16, 32 ...), so that adding N elements copies O(N), not O(N^2)
+ * as a realloc per element does.  The new element is zeroed.  Returns it, or
+ * NULL when out of memory (*arr unchanged). */
+void *fact_grow(void **arr, size_t n, size_t sz);
 /* Appends to a selector list; -1 when an item does not fit in FACT_TS_MAX. */
 int ts_list_add(struct ts_list *l, const char *s, size_t len);
 

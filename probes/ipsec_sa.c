@@ -28,13 +28,9 @@ static void *grow(void **arr, size_t *n, size_t sz)
 {
     if (*n >= ((size_t)1 << 20))
         return NULL;
-    void *p = realloc(*arr, (*n + 1) * sz);
-    if (!p)
-        return NULL;
-    *arr = p;
-    void *e = (char *)p + *n * sz;
-    memset(e, 0, sz);
-    (*n)++;
+    void *e = fact_grow(arr, *n, sz);
+    if (e)
+        (*n)++;
     return e;
 }
 

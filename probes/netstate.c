@@ -84,10 +84,18 @@ int ss_parse_udp(const char *text, size_t len, struct udp_listen_fact *out, stru
             struct span after = {q, (size_t)(line.p + line.len - q)};
             span_u64_after(after, "pid=", &l.pid);
         }
-        if (out->n < UDP_LISTEN_MAX)
+        if (out->n < UDP_LISTEN_MAX) {
             out->l[out->n++] = l;
-        else
+        } else {
             out->more = true;
+            /* ss lists sockets in hash order: the IKE ports, which the playbook asks
+             * about, take the place of the last listener on another port */
+            for (size_t k = out->n; (l.port == 500 || l.port == 4500) && k-- > 0;)
+                if (out->l[k].port != 500 && out->l[k].port != 4500) {
+                    out->l[k] = l;
+                    break;
+                }
+        }
     }
     if (!header)
         return err_set(e, ERR_TRUNCATED, "ss: empty output (no header)");

@@ -15,6 +15,9 @@ struct udp_listener {
     struct opt_u64 pid;
 };
 
+/* Up to UDP_LISTEN_MAX listeners are kept (`more` says others were seen);
+ * past it those on 500 and 4500 replace others, so that their counts stay
+ * exact up to UDP_LISTEN_MAX of them; counts of other ports are then a floor. */
 #define UDP_LISTEN_MAX 64
 
 struct udp_listen_fact {

@@ -496,7 +496,7 @@ int probe_collect(struct peer *p, const struct probe_opts *o, struct peer_facts 
             ro.sudo = specs[id].sudo && !o->no_sudo;
             f->raw[id].sudo = ro.sudo;
             ro.time_limit_s = specs[id].time_limit_s;
-            ro.max_output = 8u << 20;
+            ro.max_output = PROBE_OUTPUT_MAX;
             struct err ce = {0};
             cmds[id] = rcmd_start(p, &ro, &ce);
             if (!cmds[id]) {
@@ -540,8 +540,17 @@ int probe_collect(struct peer *p, const struct probe_opts *o, struct peer_facts 
         }
         keep_raw(r, cmds[id], o->secrets);
         const struct rcmd_result *res = rcmd_result(cmds[id]);
-        if (!transport_failure(r, res))
+        if (transport_failure(r, res)) {
+            /* classified */
+        } else if (res->truncated) {
+            /* a cut listing would parse into wrong counts (fewer SAs, rules, policies) */
+            r->status = PROBE_PARSE_ERROR;
+            err_set(&r->err, ERR_TRUNCATED,
+                    "%s: more than %u MiB of output: too large, not parsed (the raw output kept is cut)",
+                    specs[id].name, PROBE_OUTPUT_MAX >> 20);
+        } else {
             probe_parse((enum probe_id)id, r->out, strlen(r->out), r->err_out, res->exit_status, f);
+        }
         rcmd_free(cmds[id]);
     }
     probe_settle_daemon(f);

@@ -55,6 +55,11 @@ enum probe_status {
                              * one): nothing missing, err says which daemon runs */
 };
 
+/* Output kept per probe command (stdout, and stderr apart).  An output past it
+ * is not parsed: the probe's status is PROBE_PARSE_ERROR with ERR_TRUNCATED
+ * ("more than 8 MiB of output"), never a fact counted from a cut listing. */
+#define PROBE_OUTPUT_MAX (8u << 20)
+
 struct probe_spec {
     enum probe_id id;
     const char *name;       /* "swanctl-list-sas" (also the evidence file name) */

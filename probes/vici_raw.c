@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "probes/fact.h"
+
 #define VICI_DEPTH_MAX 12
 #define VICI_KIDS_MAX 100000
 
@@ -88,23 +90,20 @@ static struct vici_node *add_kid(struct vici_node *sec)
 {
     if (sec->n >= VICI_KIDS_MAX)
         return NULL;
-    struct vici_node *k = realloc(sec->kid, (sec->n + 1) * sizeof *k);
-    if (!k)
-        return NULL;
-    sec->kid = k;
-    memset(&k[sec->n], 0, sizeof *k);
-    return &k[sec->n++];
+    struct vici_node *k = fact_grow((void **)&sec->kid, sec->n, sizeof *k);
+    if (k)
+        sec->n++;
+    return k;
 }
 
 static int add_item(struct vici_node *list, const char *s, size_t n)
 {
     if (list->n >= VICI_KIDS_MAX)
         return -1;
-    char **it = realloc(list->item, (list->n + 1) * sizeof *it);
+    char **it = fact_grow((void **)&list->item, list->n, sizeof *it);
     if (!it)
         return -1;
-    list->item = it;
-    if (!(it[list->n] = dup_n(s, n)))
+    if (!(*it = dup_n(s, n)))
         return -1;
     list->n++;
     return 0;
@@ -215,13 +214,10 @@ int vici_raw_parse(const char *text, size_t len, struct vici_msg **msgs, size_t 
                     c.line, lim, text + ls);
             goto fail;
         }
-        struct vici_msg *nmsg = realloc(m, (nm + 1) * sizeof *nmsg);
-        if (!nmsg) {
+        if (!fact_grow((void **)&m, nm, sizeof *m)) {
             err_set(e, ERR_INTERNAL, "vici raw: out of memory");
             goto fail;
         }
-        m = nmsg;
-        memset(&m[nm], 0, sizeof m[nm]);
         nm++;
         m[nm - 1].root.type = VICI_SECTION;
         if (!(m[nm - 1].label = dup_n(text + ls, (size_t)(brace - 1 - (text + ls))))) {

@@ -18,24 +18,20 @@ struct xfrm_sa *xfrm_fact_add_sa(struct xfrm_fact *f)
 {
     if (f->n_sa >= ((size_t)1 << 20))
         return NULL;
-    struct xfrm_sa *p = realloc(f->sa, (f->n_sa + 1) * sizeof *p);
-    if (!p)
-        return NULL;
-    f->sa = p;
-    memset(&p[f->n_sa], 0, sizeof *p);
-    return &p[f->n_sa++];
+    struct xfrm_sa *p = fact_grow((void **)&f->sa, f->n_sa, sizeof *p);
+    if (p)
+        f->n_sa++;
+    return p;
 }
 
 struct xfrm_policy *xfrm_fact_add_policy(struct xfrm_fact *f)
 {
     if (f->n_pol >= ((size_t)1 << 20))
         return NULL;
-    struct xfrm_policy *p = realloc(f->pol, (f->n_pol + 1) * sizeof *p);
-    if (!p)
-        return NULL;
-    f->pol = p;
-    memset(&p[f->n_pol], 0, sizeof *p);
-    return &p[f->n_pol++];
+    struct xfrm_policy *p = fact_grow((void **)&f->pol, f->n_pol, sizeof *p);
+    if (p)
+        f->n_pol++;
+    return p;
 }
 
 /* "0x1d" -> 29 */

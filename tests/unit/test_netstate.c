@@ -10,6 +10,7 @@
 
 #include "fixture.h"
 #include "probes/netstate.h"
+#include "remote/buf.h"
 
 static void test_ss_finds_charon_on_500_and_4500(void **state)
 {
@@ -26,6 +27,30 @@ static void test_ss_finds_charon_on_500_and_4500(void **state)
     assert_string_equal(f.l[2].addr, "::");
     assert_true(f.l[0].pid.known);
     free(t);
+}
+
+static void test_ss_ike_listeners_listed_after_many_others_are_kept(void **state)
+{
+    /* the layout of `ss -ulnp` (tests/fixtures/ss) with 200 other listeners before the IKE
+     * ports, as ss's hash order may give them (tests/lab/test_bigdata.sh does it for real) */
+    struct buf b = BUF_INIT;
+    buf_puts(&b, "State  Recv-Q Send-Q Local Address:Port  Peer Address:PortProcess\n");
+    for (int i = 0; i < 200; i++)
+        buf_printf(&b, "UNCONN 0      0          127.0.0.1:%d      0.0.0.0:*    "
+                       "users:((\"python3\",pid=5760,fd=%d))\n", 20000 + i, i + 5);
+    buf_puts(&b, "UNCONN 0      0            0.0.0.0:4500      0.0.0.0:*    users:((\"charon\",pid=9,fd=7))\n"
+                 "UNCONN 0      0            0.0.0.0:500       0.0.0.0:*    users:((\"charon\",pid=9,fd=8))\n");
+    struct udp_listen_fact f;
+    struct err e = {0};
+    assert_int_equal(ss_parse_udp(b.data, b.len, &f, &e), 0);
+    assert_int_equal(f.n, UDP_LISTEN_MAX);
+    assert_true(f.more);
+    const char *proc = NULL;
+    assert_int_equal(udp_listen_count(&f, 500, &proc), 1);
+    assert_string_equal(proc, "charon");
+    assert_int_equal(udp_listen_count(&f, 4500, NULL), 1);
+    buf_free(&b);
+    (void)state;
 }
 
 static void test_ss_nothing_listening_is_empty_not_error(void **state)
@@ -241,6 +266,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ss_finds_charon_on_500_and_4500),
+        cmocka_unit_test(test_ss_ike_listeners_listed_after_many_others_are_kept),
         cmocka_unit_test(test_ss_nothing_listening_is_empty_not_error),
         cmocka_unit_test(test_ss_without_process_column_keeps_sockets),
         cmocka_unit_test(test_sysctl_reads_udp_timeouts),
