@@ -36,6 +36,80 @@ xfrm_packets() {
         sel && /\(bytes\), [0-9]+\(packets\)/ { sub(/\(packets\)/, "", $2); print $2; exit }' <<<"$out"
 }
 
+# xfrm_keys GW: every enc/auth/aead key of GW's real XFRM states (`ip xfrm state` prints them
+# unless told nokeys), as lower-case hex without 0x, one a line.
+xfrm_keys() {
+    "$natlab" ssh "$1" 'sudo -n ip xfrm state' |
+        awk '$1 ~ /^(enc|auth|auth-trunc|aead|comp)$/ {
+                 for (i = 2; i <= NF; i++) if ($i ~ /^0x[0-9a-fA-F]+$/) print tolower(substr($i, 3)) }'
+}
+# leaks FILE_OR_DIR WORD...: the WORDs (case-insensitive, fixed strings) found in it, one a line.
+# A key is looked for by its first 16 hex digits, so that a key cut, or printed with 0x, in
+# upper case or in a longer run of hex, is still found.
+leaks() {
+    local where=$1 w; shift
+    for w in "$@"; do
+        if [ -d "$where" ]; then grep -rqaiF -- "$w" "$where" && echo "$w"
+        else grep -qaiF -- "$w" "$where" && echo "$w"; fi
+    done
+    return 0
+}
+# key_scan (issue 9): `tunnelscope diagnose --bundle` against gateways with real kernel XFRM
+# states (real ESP keys), then the keys read on the gateways and looked for in every file of the
+# bundle folder, in the .tar.gz's uncompressed content and in the debug log; the lab's PSK too.
+key_scan() {
+    local tk k keys psk words found files na nb
+    tk=$(mktemp -d /tmp/ts-keyscan.XXXXXX)
+    na=$(xfrm_keys gw-a | wc -l); nb=$(xfrm_keys gw-b | wc -l)
+    keys=$( { xfrm_keys gw-a; xfrm_keys gw-b; } | sort -u)
+    TUNNELSCOPE_DEBUG=$tk/debug.log "$natlab" exec "$bin" diagnose --capture-seconds 3 \
+        --bundle "$tk/bundle" gw-a gw-b >"$tk/diag.out" 2>"$tk/diag.err"
+    echo "key scan: diagnose exit $?, $(wc -c <"$tk/diag.out") bytes of report"
+    # the keys after the run as well (a rekey during it would bring new ones)
+    keys=$(printf '%s\n' "$keys" $(xfrm_keys gw-a; xfrm_keys gw-b) | grep . | sort -u)
+    "$natlab" ssh gw-a 'sudo -n ip xfrm state' >"$tk/keyed.gw-a"
+    psk=$("$natlab" gw gw-a cat /etc/swanctl/swanctl.conf | sed -n 's/^[[:space:]]*secret = "\(.*\)"[[:space:]]*$/\1/p' | head -n 1)
+    words=()
+    for k in $keys; do words+=("${k:0:16}"); done
+    # one key per SA direction (AES-GCM: aead only), the same on both ends: 2 distinct keys here
+    check "key scan: real ESP keys read on the gateways with ip xfrm state (gw-a $na, gw-b $nb; ${#words[@]} distinct)" \
+        test "$na" -ge 2 -a "$nb" -ge 2 -a "${#words[@]}" -ge 2
+    check "key scan: the lab's PSK read from gw-a's swanctl.conf" test -n "$psk"
+    [ -n "$psk" ] && words+=("$psk")
+    check "key scan: control: the scan finds gw-a's keys in gw-a's keyed listing" \
+        test -n "$(leaks "$tk/keyed.gw-a" "${words[@]}")"
+    check "key scan: the bundle folder and its .tar.gz were written" test -d "$tk/bundle" -a -f "$tk/bundle.tar.gz"
+    check "key scan: the bundle holds both gateways' raw outputs (>= 5 files each)" \
+        test "$(find "$tk/bundle/raw/gw-a" -type f 2>/dev/null | wc -l)" -ge 5 -a "$(find "$tk/bundle/raw/gw-b" -type f 2>/dev/null | wc -l)" -ge 5
+    files=$(find "$tk/bundle" -type f | wc -l)
+    found=$(leaks "$tk/bundle" "${words[@]}")
+    check "key scan: no ESP key nor the PSK in any of the bundle's $files files" test -z "$found"
+    [ -z "$found" ] || echo "found in the bundle: $found"
+    tar -xzOf "$tk/bundle.tar.gz" >"$tk/tgz.content" 2>/dev/null
+    found=$(leaks "$tk/tgz.content" "${words[@]}")
+    check "key scan: no ESP key nor the PSK in the .tar.gz's uncompressed content ($(wc -c <"$tk/tgz.content") bytes)" \
+        test -s "$tk/tgz.content" -a -z "$found"
+    # diagnose reads SA counters from swanctl: today no command of a bundle lists XFRM states;
+    # should one come, it must say nokeys
+    check "key scan: no command of the bundle lists XFRM states without 'nokeys' (raw/index.json)" \
+        bash -c '! grep -o "\"command\": \"[^\"]*xfrm[^\"]*state[^\"]*\"" "$1" | grep -qv nokeys' _ "$tk/bundle/raw/index.json"
+    check "key scan: the debug log (TUNNELSCOPE_DEBUG) was written" test -s "$tk/debug.log"
+    found=$(leaks "$tk/debug.log" "${words[@]}")
+    check "key scan: no ESP key nor the PSK in the debug log ($(wc -c <"$tk/debug.log" 2>/dev/null || echo 0) bytes)" test -z "$found"
+    check "key scan: bundle files and debug log owner-only" \
+        test -z "$(find "$tk/bundle" "$tk/bundle.tar.gz" "$tk/debug.log" -perm /077 ! -type l)"
+    # `tunnelscope probe` is the path that does list XFRM states (ip -s xfrm state list nokeys)
+    TUNNELSCOPE_DEBUG=$tk/debug-probe.log "$natlab" exec "$bin" probe --raw gw-a >"$tk/probe-a.out" 2>&1
+    TUNNELSCOPE_DEBUG=$tk/debug-probe.log "$natlab" exec "$bin" probe --raw gw-b >"$tk/probe-b.out" 2>&1
+    check "key scan: probe lists the XFRM states with 'nokeys' on both gateways (and they parse)" \
+        bash -c 'for f; do grep -q "^probe-line ip-s-xfrm-state exit=0 .*ip -s xfrm state list nokeys" "$f" &&
+                 grep -q "^probe ip-s-xfrm-state ok" "$f" || exit 1; done' _ "$tk/probe-a.out" "$tk/probe-b.out"
+    found=$(cat "$tk/probe-a.out" "$tk/probe-b.out" "$tk/debug-probe.log" >"$tk/probe-all" 2>/dev/null; leaks "$tk/probe-all" "${words[@]}")
+    check "key scan: no ESP key nor the PSK in probe's output nor its debug log" test -s "$tk/debug-probe.log" -a -z "$found"
+    [ -z "$found" ] || echo "found in probe's output or debug log: $found"
+    rm -rf "$tk"
+}
+
 rc=0
 if "$natlab" up --backend kernel; then
     echo "test_selftest_kernel: lab up after $(( SECONDS - t0 )) s"
@@ -50,6 +124,7 @@ if "$natlab" up --backend kernel; then
         test "${a1:-0}" -ge $(( ${a0:-0} + 5 )) -a "${b1:-0}" -ge $(( ${b0:-0} + 5 ))
     if [ -n "$bin" ]; then
         check "host console: tunnelscope runs there ($bin)" "$natlab" exec "$bin" --version
+        key_scan
     fi
     if [ "${NATLAB_KERNEL_QUICK:-0}" != 1 ]; then
         "$natlab" selftest || rc=1
