@@ -64,7 +64,7 @@ key_scan() {
     keys=$( { xfrm_keys gw-a; xfrm_keys gw-b; } | sort -u)
     TUNNELSCOPE_DEBUG=$tk/debug.log "$natlab" exec "$bin" diagnose --capture-seconds 3 \
         --bundle "$tk/bundle" gw-a gw-b >"$tk/diag.out" 2>"$tk/diag.err"
-    echo "key scan: diagnose exit $?, $(wc -c <"$tk/diag.out") bytes of report"
+    echo "key scan: diagnose exit $?, $(wc -c <"$tk/diag.out") bytes of report; $(grep -m 1 '^RESULT' "$tk/diag.out")"
     # the keys after the run as well (a rekey during it would bring new ones)
     keys=$(printf '%s\n' "$keys" $(xfrm_keys gw-a; xfrm_keys gw-b) | grep . | sort -u)
     "$natlab" ssh gw-a 'sudo -n ip xfrm state' >"$tk/keyed.gw-a"
