@@ -44,6 +44,7 @@
 #define CAPTURE_LIMIT_DEFAULT 600u
 #define RECONNECT_MS 5000       /* a peer that dropped is tried again this often */
 #define MAX_FDS 64
+#define MESSAGE_FRESH_MS 10000  /* a new message may push keys off the status line this long */
 
 static const char *const sas_command = "swanctl --list-sas --raw";
 
@@ -93,6 +94,7 @@ struct console {
     int streaming;          /* the last poll() found the peers' sockets readable */
     int64_t t0_ms, last_draw_ms, cap_start_ms;
     char message[320];
+    int64_t message_ms;     /* when it was said */
     char conn[FACT_NAME_MAX];
     struct findings none;
     char workdir[256];      /* the pcaps while the console runs (removed at exit) */
@@ -128,6 +130,7 @@ static void say(struct console *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(c->message, sizeof c->message, fmt, ap);
     va_end(ap);
+    c->message_ms = mono_ms();
     c->dirty = 1;
 }
 
@@ -609,6 +612,7 @@ static void model_update(struct console *c)
                    : c->side[0].encap == TRI_NO || c->side[1].encap == TRI_NO ? MT_RAW_ESP
                                                                               : MT_UNKNOWN;
     m->message = c->message[0] ? c->message : NULL;
+    m->message_fresh = m->message && now - c->message_ms < MESSAGE_FRESH_MS;
     m->export_unavailable = c->workdir[0] ? NULL : "no folder for the captures (TMPDIR)";
     m->findings = &c->none;
     m->running_step = 0;

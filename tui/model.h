@@ -76,6 +76,7 @@ struct model {
     struct model_hostkey hostkey;
     const char *export_unavailable; /* why `e` cannot export now, NULL when it can */
     const char *message;       /* the last action's outcome, NULL */
+    int message_fresh;         /* said in the last few seconds: the status line makes room for it */
     int sweep_done;            /* the MTU sweep already ran */
 };
 

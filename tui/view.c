@@ -872,6 +872,28 @@ static void status_line(struct ctx *c, int r)
     keys[n++] = (struct kv){"c", cap ? "stop" : "capture", 0};
     keys[n++] = (struct kv){"m", "MTU", 0};
     keys[n++] = (struct kv){"e", m->export_unavailable ? "export n/a" : "export", m->export_unavailable != NULL};
+    const char *msg = m->message;
+    if (!msg && m->running_step && m->activity)
+        msg = m->activity;
+    int mcells = 0;
+    if (msg) {
+        buf_reset(&c->tmp);
+        if (safe_text(msg, strlen(msg), 0, &c->tmp) == 0)
+            mcells = text_cells(c, c->tmp.data);
+    }
+    if (msg && m->message_fresh) {
+        /* a new outcome (an export's folder, an error) is read in full:
+         * the keys after "?:help" give way to it for a few seconds */
+        int kw = 0, keep = 0;
+        for (int i = 0; i < n; i++) {
+            kw += 2 + (int)strlen(keys[i].k) + (int)strlen(keys[i].what);
+            if (i == 0 || kw + 2 + mcells <= w)
+                keep = i + 1;
+            else
+                break;
+        }
+        n = keep;
+    }
     int x = 0;
     for (int i = 0; i < n && x < w; i++) {
         x += put_raw(c, r, x, w - x, ROLE_NORMAL, " ");
@@ -879,17 +901,11 @@ static void status_line(struct ctx *c, int r)
         x += put_raw(c, r, x, w - x, ROLE_DIM, ":");
         x += put_raw(c, r, x, w - x, keys[i].dim ? ROLE_DIM : ROLE_NORMAL, keys[i].what);
     }
-    const char *msg = m->message;
-    if (!msg && m->running_step && m->activity)
-        msg = m->activity;
     if (msg && w - x > 8) {
-        buf_reset(&c->tmp);
-        safe_text(msg, strlen(msg), 0, &c->tmp);
-        int len = (int)strlen(c->tmp.data); /* bytes: a bound on cells */
-        int mx = w - len - 1;
+        int mx = w - mcells - 1;
         if (mx < x + 2)
             mx = x + 2;
-        put(c, r, mx, w - mx, ROLE_WARN, msg);
+        put_fit(c, r, mx, w - mx, ROLE_WARN, msg);
     }
 }
 

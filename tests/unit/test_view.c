@@ -850,6 +850,37 @@ static void test_view_a_long_finding_title_is_cut_with_an_ellipsis(void **state)
     view_free(&v);
 }
 
+/* At 80 columns a new message (an export's folder) is shown in full: the
+ * keys after "?:help" give way to it while it is fresh; once it is old, the
+ * keys come back and the message keeps what room is left, cut with an ellipsis. */
+static void test_view_a_fresh_message_is_read_in_full_at_80_columns(void **state)
+{
+    struct fx *f = *state;
+    f->m.running_step = 0;
+    f->m.message = "evidence bundle written: tunnelscope-site-20261205T163000Z (and "
+                   "tunnelscope-site-20261205T163000Z.tar.gz)";
+    f->m.message_fresh = 1;
+    struct view v = view_build(&f->m, &f->ui, 24, 80);
+    char *row = row_of(&v, 23);
+    assert_non_null(strstr(row, "?:help"));
+    /* the folder's name in full; the rest, longer than the row, ends in an ellipsis */
+    assert_non_null(strstr(row, "evidence bundle written: tunnelscope-site-20261205T163000Z (and"));
+    assert_null(strstr(row, "e:export"));
+    size_t n = strlen(row);
+    assert_true(n > 3 && !strcmp(row + n - strlen("…"), "…"));
+    free(row);
+    view_free(&v);
+    f->m.message_fresh = 0;
+    v = view_build(&f->m, &f->ui, 24, 80);
+    row = row_of(&v, 23);
+    assert_non_null(strstr(row, "e:export"));
+    assert_null(strstr(row, "tunnelscope-site-20261205T163000Z"));
+    n = strlen(row);
+    assert_true(n > 3 && !strcmp(row + n - strlen("…"), "…"));
+    free(row);
+    view_free(&v);
+}
+
 static void test_view_remote_text_cannot_reach_the_terminal_raw(void **state)
 {
     struct fx *f = *state;
@@ -1151,6 +1182,7 @@ int main(void)
         T(test_view_step_titles_never_push_the_status_out_at_80x24_120x40_200x60),
         T(test_view_ascii_fallback_prints_only_ascii),
         T(test_view_a_long_finding_title_is_cut_with_an_ellipsis),
+        T(test_view_a_fresh_message_is_read_in_full_at_80_columns),
         T(test_view_remote_text_cannot_reach_the_terminal_raw),
         T(test_view_too_small_terminal_says_so),
         T(test_view_failed_peer_is_shown_while_the_other_goes_on),
