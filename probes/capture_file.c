@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pcap/pcap.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,6 +226,11 @@ int capture_file_next(struct capture_file *f, struct capture_event *ev, struct e
         return err_set(e, ERR_PARSE, "record %llu: %s", (unsigned long long)f->records + 1,
                        pcap_geterr(f->p));
     f->records++;
+    /* pcapng timestamps are 64-bit counts of any resolution: libpcap can hand
+     * back a tv_sec that no nanosecond clock can hold. */
+    if (h->ts.tv_sec < 0 || (int64_t)h->ts.tv_sec > INT64_MAX / 1000000000 - 1)
+        return err_set(e, ERR_PARSE, "record %llu: timestamp out of range (%lld s)",
+                       (unsigned long long)f->records, (long long)h->ts.tv_sec);
     int64_t ts = (int64_t)h->ts.tv_sec * 1000000000 + (int64_t)h->ts.tv_usec * (f->nsec ? 1 : 1000);
     capture_decode(f->linktype, ts, data, h->caplen, h->len, ev);
     return 1;

@@ -630,6 +630,44 @@ static void test_file_reader_follows_libpcap_rules(void **state)
     unlink(path);
 }
 
+static size_t le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
+    return 4;
+}
+
+static void test_file_reader_pcapng_timestamp_beyond_int64_ns_is_an_error(void **state)
+{
+    /* A pcapng (read through libpcap) whose packet's 64-bit microsecond
+     * timestamp is 2^64-1: tv_sec ~1.8e13, which no nanosecond int64 holds.
+     * Found by fuzz_capture_file (UBSan signed overflow); now a clear error. */
+    (void)state;
+    uint8_t s[128];
+    size_t n = 0;
+    n += le32(s + n, 0x0a0d0d0a), n += le32(s + n, 28), n += le32(s + n, 0x1a2b3c4d);
+    n += le32(s + n, 1); /* major 1, minor 0 */
+    n += le32(s + n, 0xffffffff), n += le32(s + n, 0xffffffff), n += le32(s + n, 28);
+    n += le32(s + n, 1), n += le32(s + n, 20), n += le32(s + n, 101 /* LINKTYPE_RAW */);
+    n += le32(s + n, 65535), n += le32(s + n, 20);
+    n += le32(s + n, 6), n += le32(s + n, 36), n += le32(s + n, 0);
+    n += le32(s + n, 0xffffffff), n += le32(s + n, 0xffffffff); /* timestamp high, low */
+    n += le32(s + n, 4), n += le32(s + n, 4), n += le32(s + n, 0x00000045), n += le32(s + n, 36);
+    char path[] = "/tmp/ts-capture-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, s, n), (ssize_t)n);
+    close(fd);
+    struct err e = {0};
+    struct capture_file *f = capture_file_open(path, &e);
+    assert_non_null(f);
+    struct capture_event ev;
+    assert_int_equal(capture_file_next(f, &ev, &e), -1);
+    assert_int_equal(e.code, ERR_PARSE);
+    assert_non_null(strstr(e.msg, "record 1: timestamp out of range"));
+    capture_file_free(f);
+    unlink(path);
+}
+
 /* ---- the capture command ---- */
 
 static void test_route_iface_from_ip_route_get(void **state)
@@ -697,6 +735,7 @@ int main(void)
         cmocka_unit_test(test_stream_rejects_absurd_and_lying_lengths),
         cmocka_unit_test(test_writer_saves_stream_and_file_reader_reads_it_back),
         cmocka_unit_test(test_file_reader_follows_libpcap_rules),
+        cmocka_unit_test(test_file_reader_pcapng_timestamp_beyond_int64_ns_is_an_error),
         cmocka_unit_test(test_route_iface_from_ip_route_get),
         cmocka_unit_test(test_capture_cmd_is_filtered_small_and_bounded),
     };
