@@ -337,6 +337,7 @@ static void cap_data(struct rcmd *cmd, int is_stderr, const char *data, size_t l
     if (is_stderr)
         return; /* tcpdump's chatter; kept in the result's first 4 KiB */
     s->alive_ns = real_ns();
+    timeline_heard(s->con->tl, s->idx, s->alive_ns);
     if (!s->cap_first_ns)
         s->cap_first_ns = s->alive_ns;
     s->cap_end_ns = 0;

@@ -39,6 +39,7 @@ struct timeline {
     size_t n_spis, last_spi;
     struct capture_addr local[2];
     int64_t span_start[2], span_end[2], last_ts[2];
+    int64_t heard[2];      /* realtime of the last stream bytes (timeline_heard), 0 never */
     uint64_t packets[2];
     struct tl_totals tot[2];
     struct tl_pend pend[TL_PEND];
@@ -537,6 +538,12 @@ static void settle_row(struct timeline *t, struct tl_row *r)
         t->tot[dir].lost++;
 }
 
+void timeline_heard(struct timeline *t, int side, int64_t now_ns)
+{
+    if (side == 0 || side == 1)
+        t->heard[side] = now_ns;
+}
+
 size_t timeline_settle(struct timeline *t, int64_t now_ns, int64_t grace_ns)
 {
     t->grace_ns = grace_ns;
@@ -545,7 +552,8 @@ size_t timeline_settle(struct timeline *t, int64_t now_ns, int64_t grace_ns)
         /* an ended capture has nothing more to show: what it did not show
          * by its end is settled, and after it as time goes by (outside) */
         int64_t h = t->span_end[x] ? t->span_end[x] + grace_ns : t->last_ts[x];
-        horizon[x] = h > now_ns - grace_ns ? h : now_ns - grace_ns;
+        int busy = !t->span_end[x] && t->heard[x] && now_ns - t->heard[x] < grace_ns;
+        horizon[x] = busy || h > now_ns - grace_ns ? h : now_ns - grace_ns;
     }
     size_t n = 0;
     for (; t->settle < t->end; t->settle++) {

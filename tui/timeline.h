@@ -85,9 +85,15 @@ void timeline_set_span(struct timeline *t, int side, int64_t start_ns, int64_t e
 size_t timeline_end_span(struct timeline *t, int side, int64_t end_ns);
 /* Known direction of an SPI (from the SA facts: A's outbound SPI is TL_AB). */
 void timeline_set_spi_dir(struct timeline *t, uint32_t spi, int dir);
+/* Bytes of this end's capture stream arrived at now_ns (realtime).  While
+ * an end's stream is busy (bytes within the grace period) it may be lagging
+ * behind (a slow management link): its rows are then settled by the packets
+ * it has shown, never by the wall clock. */
+void timeline_heard(struct timeline *t, int side, int64_t now_ns);
 /* Settles rows older than grace_ns on the receiver's clock: the receiver
  * showed a later packet, or now_ns (realtime) is grace_ns past it while the
- * receiver shows nothing.  Returns how many rows were settled. */
+ * receiver's stream is quiet (nothing heard for grace_ns, or
+ * timeline_heard never called).  Returns how many rows were settled. */
 size_t timeline_settle(struct timeline *t, int64_t now_ns, int64_t grace_ns);
 /* Settles every row (end of both captures). */
 void timeline_settle_all(struct timeline *t);

@@ -196,6 +196,45 @@ static void test_timeline_does_not_call_lost_before_the_grace_period(void **stat
     timeline_free(tl);
 }
 
+static void test_timeline_lagging_receiver_stream_is_not_called_lost_by_the_clock(void **state)
+{
+    /* B's stream is busy (bytes heard 100 ms ago) but shows packets 9 s old:
+     * a slow management link.  A's packet of T0+5 s waits for B's stream,
+     * not for the wall clock; once B's stream is quiet for the grace period,
+     * the clock settles it. */
+    (void)state;
+    struct timeline *tl = timeline_new(0);
+    timeline_set_span(tl, 0, T0, 0);
+    timeline_set_span(tl, 1, T0, 0);
+    timeline_set_spi_dir(tl, SPI_AB, TL_AB);
+    timeline_set_spi_dir(tl, SPI_BA, TL_BA);
+    struct capture_event a = esp("192.168.1.2", "203.0.113.2", SPI_AB, 7, T0 + 5000 * MS, 64);
+    timeline_add(tl, 0, &a);
+    struct capture_event b = esp("203.0.113.2", "198.51.100.1", SPI_BA, 1, T0 + 1000 * MS, 64);
+    timeline_add(tl, 1, &b);
+    timeline_heard(tl, 1, T0 + 9900 * MS);
+    timeline_settle(tl, T0 + 10000 * MS, 1000 * MS);
+    assert_int_equal(timeline_totals(tl, TL_AB)->lost, 0);
+    /* B's stream catches up past A's packet without it: lost */
+    struct capture_event b2 = esp("203.0.113.2", "198.51.100.1", SPI_BA, 2, T0 + 6500 * MS, 64);
+    timeline_add(tl, 1, &b2);
+    timeline_heard(tl, 1, T0 + 10100 * MS);
+    timeline_settle(tl, T0 + 10200 * MS, 1000 * MS);
+    assert_int_equal(timeline_totals(tl, TL_AB)->lost, 1);
+    timeline_free(tl);
+
+    /* same, but B's stream stays quiet: settled by the clock */
+    tl = timeline_new(0);
+    timeline_set_span(tl, 0, T0, 0);
+    timeline_set_span(tl, 1, T0, 0);
+    timeline_set_spi_dir(tl, SPI_AB, TL_AB);
+    timeline_add(tl, 0, &a);
+    timeline_heard(tl, 1, T0 + 1000 * MS);
+    timeline_settle(tl, T0 + 10000 * MS, 1000 * MS);
+    assert_int_equal(timeline_totals(tl, TL_AB)->lost, 1);
+    timeline_free(tl);
+}
+
 static void test_timeline_late_arrival_undoes_lost(void **state)
 {
     struct timeline *tl = timeline_new(0);
@@ -1166,6 +1205,7 @@ int main(void)
         T(test_timeline_matches_esp_across_ends_and_counts_loss_per_direction),
         cmocka_unit_test(test_timeline_does_not_call_lost_before_the_grace_period),
         cmocka_unit_test(test_timeline_late_arrival_undoes_lost),
+        cmocka_unit_test(test_timeline_lagging_receiver_stream_is_not_called_lost_by_the_clock),
         cmocka_unit_test(test_timeline_drops_oldest_rows_past_its_limit),
         cmocka_unit_test(test_timeline_matches_ike_by_spis_message_id_and_flags),
         cmocka_unit_test(test_timeline_ike_retransmission_is_a_row_of_its_own),
