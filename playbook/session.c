@@ -206,10 +206,26 @@ static void raw_add(struct diag_session *s, int side, int step, const char *what
     buf_free(&all);
 }
 
+#define TOO_LARGE_MSG "more than 4 MiB of output: too large, not parsed"
+
+/* A result's error: past max_output the text is cut, and a cut listing must
+ * not be parsed as if it were whole (it would undercount). */
+static int result_code(const struct rcmd_result *r, const char **msg)
+{
+    if (r->truncated && r->err.code == ERR_NONE) {
+        *msg = TOO_LARGE_MSG;
+        return ERR_TRUNCATED;
+    }
+    *msg = r->err.msg;
+    return r->err.code;
+}
+
 static void raw_keep(struct diag_session *s, const struct job *j, const struct rcmd_result *r, const char *what)
 {
+    const char *msg;
+    int code = result_code(r, &msg);
     raw_add(s, j->side, j->step, what, rcmd_line(j->cmd), r->out.data, r->out.len, r->err_out.data,
-            r->err_out.len, r->exit_status, r->err.code, r->err.code != ERR_NONE ? r->err.msg : NULL, ts_sec(&r->started),
+            r->err_out.len, r->exit_status, code, code != ERR_NONE ? msg : NULL, ts_sec(&r->started),
             ts_sec(&r->ended) - ts_sec(&r->started));
 }
 
@@ -424,8 +440,8 @@ static void batch_harvest(struct diag_session *s, struct job *j, const struct rc
         size_t st, ln;
         int status;
         int found = batch_section(text, r->out.len, batch_nonce(s), (int)j->parts[k], &st, &ln, &status);
-        int code = r->err.code;
-        const char *msg = r->err.msg;
+        const char *msg;
+        int code = result_code(r, &msg);
         if (found < 1 && code == ERR_NONE) {
             code = ERR_TRUNCATED;
             msg = found ? "output cut short" : "no output";
@@ -646,7 +662,9 @@ static void jobs_harvest(struct diag_session *s)
             batch_harvest(s, j, r);
         } else {
             raw_keep(s, j, r, collect_probe(j->kind)->what);
-            handle_one(s, j->side, j->kind, j->ping_size, r->exit_status, r->err.code, r->err.msg,
+            const char *msg;
+            int code = result_code(r, &msg);
+            handle_one(s, j->side, j->kind, j->ping_size, r->exit_status, code, msg,
                        r->out.data ? r->out.data : "", r->out.len, r->err_out.data ? r->err_out.data : "");
         }
         if (j->sudo && r->err.code == ERR_SUDO)
