@@ -298,18 +298,26 @@ static void sas_poll(struct console *c, struct side *s, int64_t now)
 
 /* ---- the capture ---------------------------------------------------------- */
 
+/* Opens this end's pcap once its stream's file header is read: an end that
+ * captures nothing (everything toward it dropped) still has its pcap, empty,
+ * which is the evidence. */
+static void writer_open(struct side *s)
+{
+    if (s->writer || !s->pcap_path[0] || s->pcap_records || !s->stream)
+        return;
+    int lt = 0, nsec = 0;
+    uint32_t snap = 0;
+    if (capture_stream_header(s->stream, &lt, &snap, &nsec) == 0)
+        s->writer = capture_writer_open(s->pcap_path, lt, snap, nsec, NULL);
+}
+
 static int on_packet(void *ctx, const struct capture_record *rec, const struct capture_event *ev,
                      struct err *e)
 {
     struct side *s = ctx;
     if (timeline_add(s->con->tl, s->idx, ev) != 0)
         return err_set(e, ERR_INTERNAL, "out of memory");
-    if (!s->writer && s->pcap_path[0] && !s->pcap_records) {
-        int lt = 0, nsec = 0;
-        uint32_t snap = 0;
-        if (capture_stream_header(s->stream, &lt, &snap, &nsec) == 0)
-            s->writer = capture_writer_open(s->pcap_path, lt, snap, nsec, NULL);
-    }
+    writer_open(s);
     if (s->writer && capture_writer_write(s->writer, rec, NULL) == 0)
         s->pcap_records++;
     s->con->dirty = 1;
@@ -349,7 +357,9 @@ static void cap_data(struct rcmd *cmd, int is_stderr, const char *data, size_t l
     if (capture_stream_feed(s->stream, data, len, &e) != 0) {
         say(s->con, "%s: capture stream: %s", peer_name(s->peer), e.msg);
         rcmd_stop(cmd);
+        return;
     }
+    writer_open(s);
 }
 
 static void cap_done(struct rcmd *cmd, void *ud)
@@ -671,7 +681,7 @@ static void export_bundle(struct console *c)
             capture_writer_flush(s->writer, NULL);
         in.peer[i] = peer_name(s->peer);
         in.collected[i] = s->was_ready != 0;
-        in.pcap[i] = s->pcap_records ? s->pcap_path : NULL;
+        in.pcap[i] = s->writer || s->pcap_records ? s->pcap_path : NULL;
         if (s->cap_first_ns) {
             in.window[i][0] = (double)s->cap_first_ns / 1e9;
             in.window[i][1] = (double)(s->cap_end_ns ? s->cap_end_ns : now) / 1e9;
