@@ -605,7 +605,8 @@ static void model_update(struct console *c)
                 m->hostkey.changed = peer_error(s->peer)->code == ERR_HOSTKEY_CHANGED;
             }
         }
-        e->daemon = s->daemon[0] ? s->daemon : NULL;
+        /* before the first SA listing has answered nothing is known */
+        e->daemon = s->daemon[0] ? s->daemon : s->sas_tried ? "no IKE daemon found" : NULL;
         e->ike_state = s->ike_state[0] ? s->ike_state : NULL;
         e->child_state = s->child_state[0] ? s->child_state : NULL;
         e->behind_nat = s->nat_local;

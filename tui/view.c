@@ -365,7 +365,7 @@ static void header_end(struct ctx *c, int r, int side)
     case ML_READY:
         break;
     }
-    x += put(c, r, x, 12, ROLE_NORMAL, e->daemon ? e->daemon : "no IKE daemon found");
+    x += put(c, r, x, 12, e->daemon ? ROLE_NORMAL : ROLE_DIM, e->daemon ? e->daemon : "daemon ?");
     x += 2;
     x += put_raw(c, r, x, w - x, ROLE_DIM, "IKE ");
     x += put(c, r, x, 14, e->ike_state && !strcmp(e->ike_state, "ESTABLISHED") ? ROLE_OK : ROLE_WARN,

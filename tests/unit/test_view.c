@@ -934,6 +934,23 @@ static void test_view_remote_text_cannot_reach_the_terminal_raw(void **state)
     view_free(&v);
 }
 
+static void test_view_unknown_daemon_is_not_called_absent(void **state)
+{
+    /* before an end's first SA listing answers, its daemon is unknown: the
+     * header must not claim "no IKE daemon found" (it did for ~1 s) */
+    struct fx *f = *state;
+    f->m.end[0].daemon = NULL;
+    f->m.end[1].daemon = "no IKE daemon found";
+    struct view v = view_build(&f->m, &f->ui, 24, 80);
+    char *t = text_of(&v);
+    assert_non_null(strstr(t, "daemon ?"));
+    const char *first = strstr(t, "no IKE daem");
+    assert_non_null(first);
+    assert_null(strstr(first + 1, "no IKE daem")); /* only B's */
+    free(t);
+    view_free(&v);
+}
+
 static void test_view_too_small_terminal_says_so(void **state)
 {
     struct fx *f = *state;
@@ -1224,6 +1241,7 @@ int main(void)
         T(test_view_a_long_finding_title_is_cut_with_an_ellipsis),
         T(test_view_a_fresh_message_is_read_in_full_at_80_columns),
         T(test_view_remote_text_cannot_reach_the_terminal_raw),
+        T(test_view_unknown_daemon_is_not_called_absent),
         T(test_view_too_small_terminal_says_so),
         T(test_view_failed_peer_is_shown_while_the_other_goes_on),
         T(test_filter_lost_only_shows_lost_rows),
