@@ -1431,61 +1431,23 @@ static int step_not_run(int step, const struct peer_facts *p, struct findings *o
     return 0;
 }
 
-static int rules_one_end(int step, const struct diag_in *in, struct findings *out)
-{
-    size_t before = out->n;
-    switch (step) {
-    case STEP_TRANSPORT:
-        one_transport(in, out);
-        break;
-    case STEP_REACH:
-        one_reach(in, out);
-        break;
-    case STEP_POLICY:
-        one_policy(in, out);
-        break;
-    case STEP_MTU:
-        one_mtu(in, out);
-        break;
-    case STEP_TIMERS:
-        one_timers(in, out);
-        break;
-    default:
-        return -1;
-    }
-    if (out->n == before)
-        return step_not_run(step, in->a, out);
-    return 0;
-}
+typedef void step_fn(const struct diag_in *in, struct findings *out);
+
+/* The five steps, by step number: with both ends, and with one end only. */
+static step_fn *const two_ends[] = {NULL, step_transport, step_reach, step_policy, step_mtu, step_timers};
+static step_fn *const one_end[] = {NULL, one_transport, one_reach, one_policy, one_mtu, one_timers};
 
 /* ---- entry points --------------------------------------------------------- */
 
 int rules_step(int step, const struct diag_in *in, struct findings *out)
 {
-    if (!in->b)
-        return rules_one_end(step, in, out);
-    size_t before = out->n;
-    switch (step) {
-    case STEP_TRANSPORT:
-        step_transport(in, out);
-        break;
-    case STEP_REACH:
-        step_reach(in, out);
-        break;
-    case STEP_POLICY:
-        step_policy(in, out);
-        break;
-    case STEP_MTU:
-        step_mtu(in, out);
-        break;
-    case STEP_TIMERS:
-        step_timers(in, out);
-        break;
-    default:
+    if (step < STEP_FIRST || step > STEP_LAST)
         return -1;
-    }
+    size_t before = out->n;
+    (in->b ? two_ends : one_end)[step](in, out);
     /* a step whose peers could not be examined at all: never silent */
-    if (out->n == before && step_not_run(step, !peer_usable(in->a) ? in->a : in->b, out) != 0)
+    if (out->n == before &&
+        step_not_run(step, !in->b || !peer_usable(in->a) ? in->a : in->b, out) != 0)
         return -1;
     return 0;
 }
