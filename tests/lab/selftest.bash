@@ -279,7 +279,7 @@ selftest_faults() {
     cmd_fault aggressive-dpd >/dev/null
     st_check "aggressive-dpd: dpd_delay 2s on gw-a" st_grep "dpd_delay = 2s" gwx gw-a cat /etc/swanctl/swanctl.conf
     st_check "aggressive-dpd: lossy-wan is active with it" fault_on lossy-wan
-    st_check "aggressive-dpd: DPD requests every few seconds" wait_until 10 st_log_has gw-a "$ma" "sending DPD request"
+    st_check "aggressive-dpd: DPD requests every few seconds" wait_until 30 st_log_has gw-a "$ma" "sending DPD request"
     st_check "aggressive-dpd: the tunnel flaps (a side gives up after retransmits)" \
         wait_until 60 bash -c 'tail -n +$(( $2 + 1 )) "$1/gw-a/log/charon.log" | grep -q "giving up after" ||
                                 tail -n +$(( $3 + 1 )) "$1/gw-b/log/charon.log" | grep -q "giving up after"' _ "$W" "$ma" "$mb"
